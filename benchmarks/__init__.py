@@ -1,0 +1,1 @@
+"""Real CPU inference pipelines whose results the guide renders."""

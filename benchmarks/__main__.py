@@ -1,0 +1,84 @@
+"""Command line: ``python -m benchmarks list | run | show``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from benchmarks import results as results_mod
+from benchmarks.experiments import (
+    PROFILES,
+    UnknownExperimentError,
+    UnknownProfileError,
+    all_experiments,
+    get_experiment,
+    get_profile,
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="declared experiments and the state of their results")
+    run = sub.add_parser("run", help="run experiments that are not up to date")
+    run.add_argument("names", nargs="*", help="experiments to run (default: all)")
+    run.add_argument("--profile", default="default", help=f"one of {', '.join(PROFILES)}")
+    run.add_argument("--force", action="store_true", help="re-run even when up to date")
+    show = sub.add_parser("show", help="print a stored result")
+    show.add_argument("name")
+    args = parser.parse_args(argv)
+
+    try:
+        if args.command == "list":
+            return _list()
+        if args.command == "run":
+            get_profile(args.profile)
+            experiments = [get_experiment(n) for n in args.names] or list(all_experiments().values())
+            from benchmarks.runner import run_all
+
+            outcomes = run_all(experiments, args.profile, force=args.force)
+            failed = [exp.name for exp, status, _ in outcomes if status == "failed"]
+            if failed:
+                print(f"error: failed experiments: {', '.join(failed)}", file=sys.stderr)
+                return 3
+            return 0
+        if args.command == "show":
+            get_experiment(args.name)
+            stored, failure = results_mod.load_experiment(args.name)
+            if stored is None and failure is None:
+                print(f"error: {args.name} has no results yet; run it first", file=sys.stderr)
+                return 1
+            for record in (stored, failure):
+                if record is not None:
+                    print(json.dumps(_without_samples(record.to_dict()), indent=1, ensure_ascii=False))
+            return 0
+    except (UnknownExperimentError, UnknownProfileError, results_mod.ResultsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 2
+
+
+def _list() -> int:
+    for name, exp in sorted(all_experiments().items()):
+        try:
+            stored, failure = results_mod.load_experiment(name)
+            state = "not run" if stored is None else f"{stored.status} ({stored.profile}, {stored.started})"
+            if failure is not None:
+                state += f"; latest run failed: {failure.reason}"
+        except results_mod.ResultsError as exc:
+            state = f"unreadable: {exc}"
+        print(f"{name:28s} {exp.workload:12s} {state}")
+    return 0
+
+
+def _without_samples(data: dict) -> dict:
+    """Raw samples stay in the file; the terminal shows the summaries."""
+    for point in data.get("points", []):
+        for entry in point["variants"].values():
+            entry["latency"] = {k: v for k, v in entry["latency"].items() if k != "values"}
+    return data
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""Inference engines as variants: each builds a model in its own worker process.
+
+A builder returns a ``Variant``: ``bind(inputs)`` gives the zero-argument call
+that the harness times, ``predict(inputs)`` gives outputs for quality checks,
+and ``info`` and ``one_time_costs`` record what really ran and what it cost
+before the first call.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+
+class ParityError(RuntimeError):
+    """An exported model's outputs differ from PyTorch's beyond the stated tolerance."""
+
+
+@dataclass
+class Variant:
+    bind: Callable[[dict[str, np.ndarray]], Callable[[], Any]]
+    predict: Callable[[dict[str, np.ndarray]], np.ndarray]
+    info: dict[str, Any] = field(default_factory=dict)
+    one_time_costs: dict[str, float] = field(default_factory=dict)
+
+
+def build_pytorch_eager(workload: ModuleType, options: dict, threads: int, workdir: Path) -> Variant:
+    """PyTorch eager mode, FP32, under ``inference_mode``: the baseline."""
+    import torch
+
+    torch.set_num_threads(threads)
+    start = time.perf_counter()
+    model = workload.torch_model()
+    load_s = time.perf_counter() - start
+
+    def bind(inputs: dict[str, np.ndarray]) -> Callable[[], Any]:
+        tensors = {k: torch.from_numpy(v) for k, v in inputs.items()}
+
+        def call() -> Any:
+            with torch.inference_mode():
+                return model(**tensors)
+
+        return call
+
+    def predict(inputs: dict[str, np.ndarray]) -> np.ndarray:
+        return bind(inputs)().numpy()
+
+    info = {
+        "engine": "pytorch",
+        "mode": "eager",
+        "precision": "fp32",
+        "torch_threads": torch.get_num_threads(),
+        "torch_interop_threads": torch.get_num_interop_threads(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "mkldnn": torch.backends.mkldnn.is_available(),
+    }
+    return Variant(bind, predict, info, {"load_s": load_s})
+
+
+def export_onnx(model: Any, workload: ModuleType, path: Path, opset: int = 18) -> dict[str, Any]:
+    """Export with the torch.export-based exporter; batch (and sequence) axes stay dynamic."""
+    import logging
+
+    import torch
+
+    # The exporter logs a warning per missing optional torchvision operator.
+    logging.getLogger("torch.onnx").setLevel(logging.ERROR)
+    example = {k: torch.from_numpy(v) for k, v in workload.example_inputs().items()}
+    batch = torch.export.Dim("batch", min=1, max=4096)
+    dims: dict[str, dict[int, Any]] = {}
+    for name, value in example.items():
+        dims[name] = {0: batch}
+        if value.dim() == 2:  # token inputs: (batch, sequence)
+            dims[name][1] = torch.export.Dim("sequence", min=2, max=512)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        program = torch.onnx.export(
+            model,
+            args=(),
+            kwargs=example,
+            dynamic_shapes=dims,
+            input_names=list(example),
+            output_names=["output"],
+            opset_version=opset,
+            dynamo=True,
+            external_data=False,
+            verbose=False,
+        )
+        program.save(str(path), external_data=False)
+    return {"exporter": "torch.onnx (dynamo)", "opset": opset, "file_mb": path.stat().st_size / 2**20}
+
+
+OPT_LEVELS = {"disabled": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC", "extended": "ORT_ENABLE_EXTENDED", "all": "ORT_ENABLE_ALL"}
+
+
+def build_onnxruntime(workload: ModuleType, options: dict, threads: int, workdir: Path) -> Variant:
+    """Export from PyTorch, check parity, and run with ONNX Runtime's CPU execution provider."""
+    import onnxruntime as ort
+    import torch
+
+    torch.set_num_threads(threads)
+    model = workload.torch_model()
+    path = workdir / f"{workload.NAME}.onnx"
+    start = time.perf_counter()
+    export_info = export_onnx(model, workload, path)
+    export_s = time.perf_counter() - start
+
+    level = options.get("opt_level", "all")
+    session_options = ort.SessionOptions()
+    session_options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, OPT_LEVELS[level])
+    session_options.intra_op_num_threads = threads
+    session_options.inter_op_num_threads = 1
+    session_options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    start = time.perf_counter()
+    session = ort.InferenceSession(str(path), session_options, providers=["CPUExecutionProvider"])
+    session_s = time.perf_counter() - start
+
+    # Parity: same inputs through both engines, shapes other than the export example.
+    worst = 0.0
+    for inputs in workload.parity_inputs():
+        with torch.inference_mode():
+            expected = model(**{k: torch.from_numpy(v) for k, v in inputs.items()}).numpy()
+        got = session.run(None, inputs)[0]
+        worst = max(worst, float(np.max(np.abs(got - expected))))
+    if not worst <= workload.PARITY_ATOL:
+        raise ParityError(
+            f"ONNX Runtime output differs from PyTorch by {worst:.3g} (tolerance {workload.PARITY_ATOL:g})"
+        )
+    del model
+
+    def bind(inputs: dict[str, np.ndarray]) -> Callable[[], Any]:
+        return lambda: session.run(None, inputs)
+
+    def predict(inputs: dict[str, np.ndarray]) -> np.ndarray:
+        return session.run(None, inputs)[0]
+
+    info = {
+        "engine": "onnxruntime",
+        "precision": "fp32",
+        "providers": session.get_providers(),
+        "graph_optimization_level": level,
+        "intra_op_threads": threads,
+        "inter_op_threads": 1,
+        "parity_max_abs_diff": worst,
+        "parity_tolerance": workload.PARITY_ATOL,
+        **export_info,
+    }
+    return Variant(bind, predict, info, {"export_s": export_s, "session_create_s": session_s})

@@ -1,0 +1,132 @@
+"""Declared experiments and the profiles that size them.
+
+An experiment compares variants (the first is the baseline) of one workload
+over a grid of points; each technique module declares its own in
+``EXPERIMENTS`` and this registry collects them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from benchmarks.harness import MeasureSettings
+
+TECHNIQUE_MODULES = ("benchmarks.techniques.onnxruntime",)
+
+
+class UnknownExperimentError(KeyError):
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class UnknownProfileError(KeyError):
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    settings: MeasureSettings
+    eval_limit: int | None = field(metadata={"help": "evaluation examples; None means all"})
+    timeout_s: float = field(default=900.0, metadata={"help": "wall-clock limit of one experiment"})
+
+
+PROFILES: dict[str, Profile] = {
+    # Seconds per experiment: every experiment runs end to end in the tests.
+    "toy": Profile(
+        "toy",
+        MeasureSettings(warmup_iters=1, warmup_s=0.0, min_iters=3, min_s=0.0, rounds=2),
+        eval_limit=40,
+        timeout_s=300,
+    ),
+    # What `make site` runs on a 2-core machine in a few minutes.
+    "default": Profile(
+        "default",
+        MeasureSettings(warmup_iters=5, warmup_s=0.3, min_iters=10, min_s=0.4, rounds=7),
+        eval_limit=None,
+        timeout_s=900,
+    ),
+    # The release grid: more points, longer rounds.
+    "full": Profile(
+        "full",
+        MeasureSettings(warmup_iters=10, warmup_s=1.0, min_iters=20, min_s=1.0, rounds=11),
+        eval_limit=None,
+        timeout_s=2400,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class VariantSpec:
+    name: str
+    label: str
+    builder: str = field(metadata={"help": "module:function building the variant in its worker"})
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    technique: str
+    workload: str
+    variants: tuple[VariantSpec, ...]
+    grids: dict[str, tuple[dict[str, int], ...]]
+    threads: int | None = field(default=None, metadata={"help": "None: all usable cores"})
+
+    def __post_init__(self) -> None:
+        if len(self.variants) < 2:
+            raise ValueError(f"{self.name}: needs a baseline and at least one candidate")
+        if len({v.name for v in self.variants}) != len(self.variants):
+            raise ValueError(f"{self.name}: variant names must be unique")
+        missing = set(PROFILES) - set(self.grids)
+        if missing:
+            raise ValueError(f"{self.name}: no grid for profiles {sorted(missing)}")
+
+    @property
+    def baseline(self) -> VariantSpec:
+        return self.variants[0]
+
+    def points(self, profile: str) -> tuple[dict[str, int], ...]:
+        return self.grids[get_profile(profile).name]
+
+    def config(self, profile: str) -> dict[str, Any]:
+        """Everything that determines the result, stored with it."""
+        prof = get_profile(profile)
+        return {
+            "technique": self.technique,
+            "workload": self.workload,
+            "variants": [{"name": v.name, "label": v.label, "options": v.options} for v in self.variants],
+            "baseline": self.baseline.name,
+            "points": list(self.points(profile)),
+            "threads_requested": self.threads,
+            "measure": prof.settings.__dict__,
+            "eval_limit": prof.eval_limit,
+        }
+
+
+def get_profile(name: str) -> Profile:
+    if name not in PROFILES:
+        raise UnknownProfileError(f"unknown profile {name!r}; choose one of: {', '.join(PROFILES)}")
+    return PROFILES[name]
+
+
+def all_experiments() -> dict[str, Experiment]:
+    found: dict[str, Experiment] = {}
+    for module_name in TECHNIQUE_MODULES:
+        for exp in importlib.import_module(module_name).EXPERIMENTS:
+            if exp.name in found:
+                raise ValueError(f"experiment {exp.name} is declared twice")
+            found[exp.name] = exp
+    return found
+
+
+def get_experiment(name: str) -> Experiment:
+    experiments = all_experiments()
+    if name not in experiments:
+        raise UnknownExperimentError(
+            f"unknown experiment {name!r}; known experiments: {', '.join(sorted(experiments))}"
+        )
+    return experiments[name]

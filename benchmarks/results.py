@@ -1,0 +1,138 @@
+"""Result records: one self-describing JSON file per experiment, written atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+STATUSES = ("ok", "skipped", "failed")
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ResultsError(Exception):
+    """A results file that cannot be trusted: missing fields, bad JSON, wrong schema."""
+
+
+def results_dir() -> Path:
+    """Where results live; ``BENCH_RESULTS_DIR`` points elsewhere (tests, other machines)."""
+    return Path(os.environ.get("BENCH_RESULTS_DIR", REPO_ROOT / "results"))
+
+
+@dataclass
+class ExperimentResult:
+    experiment: str
+    status: str
+    profile: str
+    config: dict[str, Any]
+    machine: dict[str, Any]
+    cache_key: str
+    reason: str | None = None
+    started: str = ""
+    duration_s: float = 0.0
+    one_time_costs: dict[str, Any] = field(default_factory=dict)
+    variants: dict[str, Any] = field(default_factory=dict)
+    points: list[dict[str, Any]] = field(default_factory=list)
+    schema_version: int = SCHEMA_VERSION
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ResultsError(f"status must be one of {STATUSES}, not {self.status!r}")
+        if self.status != "ok" and not self.reason:
+            raise ResultsError(f"a {self.status} result must say why (reason)")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "<dict>") -> ExperimentResult:
+        if not isinstance(data, dict):
+            raise ResultsError(f"{source}: expected a JSON object")
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise ResultsError(
+                f"{source}: schema version {version!r}, this code reads {SCHEMA_VERSION}; "
+                "re-run the experiment to refresh it"
+            )
+        required = ("experiment", "status", "profile", "config", "machine", "cache_key")
+        missing = [k for k in required if k not in data]
+        if missing:
+            raise ResultsError(f"{source}: missing fields {missing}")
+        known = {f for f in cls.__dataclass_fields__}
+        try:
+            return cls(**{k: v for k, v in data.items() if k in known})
+        except TypeError as exc:
+            raise ResultsError(f"{source}: {exc}") from exc
+
+
+def file_name(experiment: str, suffix: str = "") -> str:
+    return experiment.replace("/", "__") + suffix + ".json"
+
+
+def write_atomic(path: Path, data: dict[str, Any]) -> None:
+    """Write JSON to a temporary file in the same folder, then rename it into place.
+
+    A reader (or a crash) sees either the old file or the new one, never half of one.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load(path: Path) -> ExperimentResult:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ResultsError(f"{path}: not a readable results file ({exc})") from exc
+    return ExperimentResult.from_dict(data, source=str(path))
+
+
+def save(result: ExperimentResult, directory: Path | None = None) -> Path:
+    """Store a result without ever losing an earlier good one.
+
+    An ok or skipped result replaces the experiment's file. A failed result
+    replaces it only when it holds no ok result; otherwise the failure is kept
+    beside it (``*.failed.json``) so the page can show both.
+    """
+    directory = directory or results_dir()
+    main = directory / file_name(result.experiment)
+    side = directory / file_name(result.experiment, ".failed")
+    if result.status == "failed":
+        previous = None
+        try:
+            previous = load(main)
+        except (FileNotFoundError, ResultsError):
+            previous = None
+        if previous is not None and previous.status == "ok":
+            write_atomic(side, result.to_dict())
+            return side
+        write_atomic(main, result.to_dict())
+        return main
+    write_atomic(main, result.to_dict())
+    side.unlink(missing_ok=True)
+    return main
+
+
+def load_experiment(experiment: str, directory: Path | None = None) -> tuple[ExperimentResult | None, ExperimentResult | None]:
+    """The stored result of an experiment and its latest failure kept beside it, if any."""
+    directory = directory or results_dir()
+    main = directory / file_name(experiment)
+    side = directory / file_name(experiment, ".failed")
+    result = load(main) if main.exists() else None
+    failure = load(side) if side.exists() else None
+    return result, failure

@@ -1,0 +1,311 @@
+"""Runs experiments: each variant in its own worker process, rounds interleaved.
+
+The runner itself never imports torch or onnxruntime; workers do, after their
+thread settings are fixed, so two engines' thread pools never share a process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import importlib
+import json
+import multiprocessing as mp
+import os
+import resource
+import signal
+import statistics
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks import results as results_mod
+from benchmarks.experiments import Experiment, get_profile
+from benchmarks.harness import LatencyStats, MeasureSettings, PairedSpeedup, measure_round, warm_up
+from benchmarks.machine import machine_card, package_versions
+from benchmarks.results import ExperimentResult
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PAUSE_BETWEEN_ROUNDS_S = 0.02  # lets the previous worker's spinning threads go idle
+
+
+class WorkerError(RuntimeError):
+    """A worker raised, crashed, or ran out of time."""
+
+
+# --------------------------------------------------------------------------- worker side
+
+
+def _import_builder(path: str) -> Callable[..., Any]:
+    module_name, _, func = path.partition(":")
+    return getattr(importlib.import_module(module_name), func)
+
+
+def _worker_main(conn: Connection, spec: dict[str, Any]) -> None:
+    """Entry point of a worker process: build one variant, then serve commands."""
+    threads = str(spec["threads"])
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = threads
+    try:
+        from benchmarks import workloads
+
+        workload = workloads.get(spec["workload"])
+        settings = MeasureSettings(**spec["settings"])
+        with tempfile.TemporaryDirectory(prefix="bench-") as workdir:
+            variant = _import_builder(spec["builder"])(
+                workload, spec["options"], spec["threads"], Path(workdir)
+            )
+            conn.send(("ready", {"info": variant.info, "one_time_costs": variant.one_time_costs}))
+            call: Callable[[], Any] | None = None
+            while True:
+                command, arg = conn.recv()
+                if command == "point":
+                    call = variant.bind(workload.timing_inputs(arg))
+                    conn.send(("ok", warm_up(call, settings)))
+                elif command == "round":
+                    assert call is not None, "round before point"
+                    conn.send(("ok", measure_round(call, settings)))
+                elif command == "eval":
+                    outputs = [variant.predict(batch) for batch in workload.eval_batches(arg)]
+                    conn.send(("ok", np.concatenate(outputs)))
+                elif command == "stop":
+                    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+                    conn.send(("ok", {"peak_rss_mb": peak / 2**20}))
+                    return
+    except BaseException as exc:  # report anything, then exit non-zero
+        try:
+            conn.send(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=6)}"))
+        except OSError:
+            pass
+        sys.exit(1)
+
+
+# --------------------------------------------------------------------------- runner side
+
+
+@dataclass
+class Worker:
+    name: str
+    process: mp.Process
+    conn: Connection
+    timeout_s: float
+
+    def request(self, command: str, arg: Any = None) -> Any:
+        self.conn.send((command, arg))
+        return self.receive()
+
+    def receive(self) -> Any:
+        if not self.conn.poll(self.timeout_s):
+            raise WorkerError(f"variant {self.name}: no answer within {self.timeout_s:.0f} s (timeout)")
+        try:
+            kind, payload = self.conn.recv()
+        except (EOFError, ConnectionResetError):
+            self.process.join(5)
+            raise WorkerError(f"variant {self.name}: worker process died ({_exit_cause(self.process.exitcode)})") from None
+        if kind == "error":
+            raise WorkerError(f"variant {self.name}: {payload}")
+        return payload
+
+    def close(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(5)
+        self.conn.close()
+
+
+def _exit_cause(code: int | None) -> str:
+    if code is None:
+        return "still running"
+    if code < 0:
+        try:
+            return f"killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+def _start_worker(name: str, spec: dict[str, Any], timeout_s: float) -> Worker:
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    process = ctx.Process(target=_worker_main, args=(child, spec), name=f"bench-{name}", daemon=True)
+    process.start()
+    child.close()
+    return Worker(name, process, parent, timeout_s)
+
+
+def usable_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def source_digest() -> str:
+    """Digest of the pipeline code and data that every experiment depends on."""
+    digest = hashlib.sha256()
+    for path in sorted(PACKAGE_DIR.rglob("*")):
+        if path.suffix in (".py", ".txt") and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(PACKAGE_DIR)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def cache_key(exp: Experiment, profile: str, card: dict[str, Any]) -> str:
+    key = {
+        "config": exp.config(profile),
+        "source": source_digest(),
+        "packages": package_versions(),
+        "machine": card["machine_id"],
+    }
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _prepare_workload(name: str, timeout_s: float) -> dict[str, Any]:
+    """Train or verify a workload in a process of its own (training imports torch)."""
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        job = pool.apply_async(_prepare_in_child, (name,))
+        try:
+            return job.get(timeout_s)
+        except mp.TimeoutError:
+            raise WorkerError(f"preparing workload {name}: no answer within {timeout_s:.0f} s") from None
+
+
+def _prepare_in_child(name: str) -> dict[str, Any]:
+    from benchmarks import workloads
+
+    return workloads.get(name).prepare()
+
+
+def run_experiment(
+    exp: Experiment, profile: str, card: dict[str, Any], progress: Callable[[str], None] = print
+) -> ExperimentResult:
+    """Run one experiment; any failure becomes a failed result, never an exception."""
+    prof = get_profile(profile)
+    threads = exp.threads or usable_cores()
+    started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    t0 = time.perf_counter()
+    result = ExperimentResult(
+        experiment=exp.name,
+        status="ok",
+        profile=profile,
+        config={**exp.config(profile), "threads": threads},
+        machine=card,
+        cache_key=cache_key(exp, profile, card),
+        started=started,
+    )
+    workers: list[Worker] = []
+    deadline = time.monotonic() + prof.timeout_s
+    try:
+        result.one_time_costs["prepare"] = _prepare_workload(exp.workload, prof.timeout_s)
+        for spec in exp.variants:
+            worker_spec = {
+                "workload": exp.workload,
+                "builder": spec.builder,
+                "options": spec.options,
+                "threads": threads,
+                "settings": prof.settings.__dict__,
+            }
+            workers.append(_start_worker(spec.name, worker_spec, prof.timeout_s))
+        for worker in workers:
+            ready = worker.receive()
+            result.variants[worker.name] = {"info": ready["info"]}
+            result.one_time_costs[worker.name] = ready["one_time_costs"]
+            progress(f"  {worker.name}: ready")
+
+        reference = None
+        for worker in workers:
+            outputs = worker.request("eval", prof.eval_limit)
+            reference = outputs if reference is None else reference
+            metrics = _workload_quality(exp.workload, outputs, reference)
+            result.variants[worker.name]["quality"] = metrics
+
+        for point in exp.points(profile):
+            rounds: dict[str, list[list[float]]] = {w.name: [] for w in workers}
+            for worker in workers:
+                worker.request("point", point)
+            for _ in range(prof.settings.rounds):
+                for worker in workers:
+                    if time.monotonic() > deadline:
+                        raise WorkerError(f"experiment ran past its {prof.timeout_s:.0f} s limit (timeout)")
+                    rounds[worker.name].append(worker.request("round"))
+                    time.sleep(PAUSE_BETWEEN_ROUNDS_S)
+            result.points.append(_summarise_point(point, rounds, exp.baseline.name))
+            progress(f"  {_point_label(point)}: " + ", ".join(
+                f"{name} p50 {row['latency']['p50']:.3g} ms" for name, row in result.points[-1]["variants"].items()
+            ))
+        for worker in workers:
+            result.variants[worker.name]["memory"] = worker.request("stop")
+    except Exception as exc:
+        result.status = "failed"
+        result.reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        result.variants.setdefault("_error", {})["detail"] = str(exc)[-4000:]
+    finally:
+        for worker in workers:
+            worker.close()
+    result.duration_s = time.perf_counter() - t0
+    return result
+
+
+def _workload_quality(workload: str, outputs: np.ndarray, reference: np.ndarray) -> dict[str, float]:
+    from benchmarks import workloads
+
+    return workloads.get(workload).quality(outputs, reference)
+
+
+def _point_label(point: dict[str, int]) -> str:
+    return " ".join(f"{k}={v}" for k, v in point.items())
+
+
+def _summarise_point(point: dict[str, int], rounds: dict[str, list[list[float]]], baseline: str) -> dict[str, Any]:
+    variants = {}
+    for name, per_round in rounds.items():
+        stats = LatencyStats.from_values([x for r in per_round for x in r])
+        entry: dict[str, Any] = {
+            "latency": stats.to_dict(),
+            "round_medians": [statistics.median(r) for r in per_round],
+            "throughput_per_s": point.get("batch", 1) * 1000.0 / stats.p50,
+        }
+        if name != baseline:
+            entry["speedup"] = PairedSpeedup.from_rounds(rounds[baseline], per_round).to_dict()
+        variants[name] = entry
+    return {"params": point, "variants": variants}
+
+
+def is_up_to_date(exp: Experiment, profile: str, card: dict[str, Any], directory: Path) -> bool:
+    try:
+        stored, _ = results_mod.load_experiment(exp.name, directory)
+    except results_mod.ResultsError:
+        return False
+    return stored is not None and stored.status == "ok" and stored.cache_key == cache_key(exp, profile, card)
+
+
+def run_all(
+    experiments: list[Experiment],
+    profile: str,
+    directory: Path | None = None,
+    force: bool = False,
+    progress: Callable[[str], None] = print,
+) -> list[tuple[Experiment, str, Path | None]]:
+    """Run each experiment that is not up to date; one failure never stops the others."""
+    get_profile(profile)
+    directory = directory or results_mod.results_dir()
+    card = machine_card()
+    outcomes = []
+    for i, exp in enumerate(experiments, 1):
+        if not force and is_up_to_date(exp, profile, card, directory):
+            progress(f"[{i}/{len(experiments)}] {exp.name}: up to date")
+            outcomes.append((exp, "up-to-date", None))
+            continue
+        progress(f"[{i}/{len(experiments)}] {exp.name} (profile {profile}) ...")
+        result = run_experiment(exp, profile, card, progress)
+        path = results_mod.save(result, directory)
+        note = f": {result.reason}" if result.reason else ""
+        progress(f"[{i}/{len(experiments)}] {exp.name}: {result.status} in {result.duration_s:.1f} s{note} -> {path}")
+        outcomes.append((exp, result.status, path))
+    return outcomes

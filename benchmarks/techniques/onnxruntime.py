@@ -1,0 +1,45 @@
+"""ONNX Runtime against PyTorch eager (article table row T1, and section 3)."""
+
+from __future__ import annotations
+
+from benchmarks.experiments import Experiment, VariantSpec
+
+PYTORCH_EAGER = VariantSpec("pytorch-eager", "PyTorch eager FP32", "benchmarks.engines:build_pytorch_eager")
+ORT_ALL = VariantSpec(
+    "onnxruntime",
+    "ONNX Runtime FP32 (all graph optimisations)",
+    "benchmarks.engines:build_onnxruntime",
+    {"opt_level": "all"},
+)
+
+
+def _grid(batches: tuple[int, ...], seq_lens: tuple[int, ...] | None = None) -> tuple[dict[str, int], ...]:
+    if seq_lens is None:
+        return tuple({"batch": b} for b in batches)
+    return tuple({"batch": b, "seq_len": s} for b in batches for s in seq_lens)
+
+
+EXPERIMENTS = [
+    Experiment(
+        name="onnxruntime/minilm",
+        technique="onnxruntime",
+        workload="minilm",
+        variants=(PYTORCH_EAGER, ORT_ALL),
+        grids={
+            "toy": _grid((1, 2), (16,)),
+            "default": _grid((1, 8), (32, 128)),
+            "full": _grid((1, 4, 16, 64), (16, 64, 128, 256)),
+        },
+    ),
+    Experiment(
+        name="onnxruntime/digits-cnn",
+        technique="onnxruntime",
+        workload="digits-cnn",
+        variants=(PYTORCH_EAGER, ORT_ALL),
+        grids={
+            "toy": _grid((1, 8)),
+            "default": _grid((1, 32, 256)),
+            "full": _grid((1, 8, 32, 128, 512)),
+        },
+    ),
+]

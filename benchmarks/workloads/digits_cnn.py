@@ -1,0 +1,176 @@
+"""A small CNN trained at build time on scikit-learn's bundled handwritten digits.
+
+Real labels, a fixed seed and a held-out, stratified test split; test accuracy
+is the quality metric. Trained weights are cached under the cache folder and
+retrained only when this file, the settings or the torch version change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.workloads import cache_dir
+
+NAME = "digits-cnn"
+TITLE = "Digits CNN (trained here on scikit-learn's 8x8 handwritten digits)"
+INPUT_NAMES = ("images",)
+PARITY_ATOL = 1e-4
+QUALITY_KIND = "accuracy"
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    width: int = 16
+    hidden: int = 64
+    epochs: int = 40
+    batch_size: int = 64
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    test_fraction: float = 0.25
+    seed: int = 0
+
+
+SETTINGS = TrainSettings()
+
+
+@cache
+def dataset(test_fraction: float = SETTINGS.test_fraction, seed: int = SETTINGS.seed):
+    """Images scaled to [0, 1] as (N, 1, 8, 8) float32, with a stratified split."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+    images = (digits.images / 16.0).astype(np.float32)[:, None, :, :]
+    labels = digits.target.astype(np.int64)
+    return train_test_split(images, labels, test_size=test_fraction, stratify=labels, random_state=seed)
+
+
+def build_model(width: int = SETTINGS.width, hidden: int = SETTINGS.hidden):
+    import torch
+    from torch import nn
+
+    class DigitsCNN(nn.Module):
+        """Two 3x3 convolutions, one pooling, two dense layers; input (N, 1, 8, 8)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.features = nn.Sequential(
+                nn.Conv2d(1, width, 3, padding=1),
+                nn.ReLU(),
+                nn.Conv2d(width, 2 * width, 3, padding=1),
+                nn.ReLU(),
+                nn.MaxPool2d(2),
+            )
+            self.classifier = nn.Sequential(
+                nn.Flatten(),
+                nn.Linear(2 * width * 4 * 4, hidden),
+                nn.ReLU(),
+                nn.Linear(hidden, 10),
+            )
+
+        def forward(self, images: torch.Tensor) -> torch.Tensor:
+            return self.classifier(self.features(images))
+
+    return DigitsCNN()
+
+
+def _weights_path(settings: TrainSettings) -> Path:
+    import torch
+
+    key = json.dumps(
+        {"source": Path(__file__).read_text(), "settings": asdict(settings), "torch": torch.__version__},
+        sort_keys=True,
+    )
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return cache_dir() / "models" / f"digits_cnn-{digest}.pt"
+
+
+def train(settings: TrainSettings = SETTINGS):
+    """Train from a fixed seed; returns the model and what training cost."""
+    import torch
+
+    torch.manual_seed(settings.seed)
+    x_train, x_test, y_train, y_test = dataset(settings.test_fraction, settings.seed)
+    model = build_model(settings.width, settings.hidden)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    xs, ys = torch.from_numpy(x_train), torch.from_numpy(y_train)
+    generator = torch.Generator().manual_seed(settings.seed)
+    start = time.perf_counter()
+    model.train()
+    for _ in range(settings.epochs):
+        order = torch.randperm(len(xs), generator=generator)
+        for i in range(0, len(xs), settings.batch_size):
+            idx = order[i : i + settings.batch_size]
+            optimiser.zero_grad()
+            loss_fn(model(xs[idx]), ys[idx]).backward()
+            optimiser.step()
+    train_s = time.perf_counter() - start
+    model.eval()
+    with torch.inference_mode():
+        accuracy = float((model(torch.from_numpy(x_test)).argmax(1).numpy() == y_test).mean())
+    return model, {"train_s": train_s, "test_accuracy": accuracy, "epochs": settings.epochs}
+
+
+def prepare(settings: TrainSettings = SETTINGS) -> dict[str, Any]:
+    """Train unless weights for this exact code, settings and torch are cached."""
+    import torch
+
+    path = _weights_path(settings)
+    if path.exists():
+        return {**torch.load(path, weights_only=True)["training"], "cached": True}
+    model, training = train(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    torch.save({"state_dict": model.state_dict(), "training": training}, tmp)
+    os.replace(tmp, path)
+    return {**training, "cached": False}
+
+
+def torch_model():
+    import torch
+
+    path = _weights_path(SETTINGS)
+    if not path.exists():
+        prepare()
+    model = build_model()
+    model.load_state_dict(torch.load(path, weights_only=True)["state_dict"])
+    return model.eval()
+
+
+def timing_inputs(point: dict[str, int]) -> dict[str, np.ndarray]:
+    x_test = dataset()[1]
+    idx = np.arange(point["batch"]) % len(x_test)
+    return {"images": np.ascontiguousarray(x_test[idx])}
+
+
+def example_inputs() -> dict[str, np.ndarray]:
+    return timing_inputs({"batch": 2})
+
+
+def parity_inputs() -> list[dict[str, np.ndarray]]:
+    return [timing_inputs({"batch": 1}), timing_inputs({"batch": 37})]
+
+
+def eval_batches(limit: int | None = None) -> list[dict[str, np.ndarray]]:
+    x_test = dataset()[1][:limit]
+    return [{"images": x_test[i : i + 128]} for i in range(0, len(x_test), 128)]
+
+
+def quality(outputs: np.ndarray, reference: np.ndarray | None) -> dict[str, float]:
+    """Test accuracy on real labels, and agreement with the FP32 PyTorch predictions."""
+    labels = dataset()[3][: len(outputs)]
+    predicted = outputs.argmax(axis=1)
+    metrics = {"accuracy": float((predicted == labels).mean()), "n_images": int(len(labels))}
+    if reference is not None:
+        metrics["agreement_with_fp32"] = float((predicted == reference.argmax(axis=1)).mean())
+    return metrics
