@@ -64,6 +64,7 @@ def build_pytorch_eager(workload: ModuleType, options: dict, threads: int, workd
     return Variant(bind, predict, info, {"load_s": load_s})
 
 
+# --8<-- [start:export]
 def export_onnx(model: Any, workload: ModuleType, path: Path, opset: int = 18) -> dict[str, Any]:
     """Export with the torch.export-based exporter; batch (and sequence) axes stay dynamic."""
     import logging
@@ -95,6 +96,7 @@ def export_onnx(model: Any, workload: ModuleType, path: Path, opset: int = 18) -
         )
         program.save(str(path), external_data=False)
     return {"exporter": "torch.onnx (dynamo)", "opset": opset, "file_mb": path.stat().st_size / 2**20}
+# --8<-- [end:export]
 
 
 OPT_LEVELS = {"disabled": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC", "extended": "ORT_ENABLE_EXTENDED", "all": "ORT_ENABLE_ALL"}
@@ -112,6 +114,7 @@ def build_onnxruntime(workload: ModuleType, options: dict, threads: int, workdir
     export_info = export_onnx(model, workload, path)
     export_s = time.perf_counter() - start
 
+    # --8<-- [start:session]
     level = options.get("opt_level", "all")
     session_options = ort.SessionOptions()
     session_options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, OPT_LEVELS[level])
@@ -121,6 +124,7 @@ def build_onnxruntime(workload: ModuleType, options: dict, threads: int, workdir
     start = time.perf_counter()
     session = ort.InferenceSession(str(path), session_options, providers=["CPUExecutionProvider"])
     session_s = time.perf_counter() - start
+    # --8<-- [end:session]
 
     # Parity: same inputs through both engines, shapes other than the export example.
     worst = 0.0

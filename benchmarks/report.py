@@ -1,0 +1,358 @@
+"""Render stored results as Markdown tables and plotly charts, in English or Chinese.
+
+Reads JSON only (pandas and plotly, never torch), so the site builds fast and a
+page can only show numbers that a run wrote.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from benchmarks import results as results_mod
+from benchmarks.experiments import all_experiments
+from benchmarks.results import ExperimentResult
+
+MARKER = re.compile(r"<!--\s*bench:(?P<kind>[a-z-]+)(?:\s+(?P<arg>[^\s>]+))?\s*-->")
+
+TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "not_measured": "Not measured in this build",
+        "not_measured_body": "No results for `{exp}` were written by this build. Run `make site`, or "
+        "`python -m benchmarks run {exp}`, then rebuild.",
+        "failed": "This experiment failed",
+        "failed_body": "The run of `{exp}` on {date} failed: {reason}",
+        "latest_failed": "The latest run failed; the figures below come from the last good run",
+        "skipped": "Skipped on this machine",
+        "skipped_body": "`{exp}` was skipped: {reason}",
+        "variant": "variant",
+        "p50": "p50 (ms)",
+        "p90": "p90 (ms)",
+        "p99": "p99 (ms)",
+        "cv": "CV",
+        "throughput": "items/s",
+        "speedup": "speedup vs baseline (95% CI)",
+        "baseline": "baseline",
+        "batch": "batch",
+        "seq_len": "sequence length",
+        "quality": "quality",
+        "one_time": "one-time cost",
+        "what_ran": "what ran",
+        "peak_mem": "peak memory (MB)",
+        "latency_axis": "p50 latency (ms), bar to p90",
+        "speedup_axis": "speedup over PyTorch eager (median of paired rounds)",
+        "point": "point",
+        "machine": "Machine",
+        "cpu": "CPU",
+        "isa": "ISA features",
+        "cores": "logical cores",
+        "memory": "memory (GiB)",
+        "os": "OS",
+        "python": "Python",
+        "packages": "packages",
+        "commit": "commit",
+        "date": "measured on",
+        "threads": "threads",
+        "profile": "profile",
+        "experiments": "experiments",
+        "samples": "samples",
+        "accuracy": "test accuracy",
+        "agreement_with_fp32": "agreement with FP32",
+        "cosine_mean": "mean cosine to FP32",
+        "cosine_min": "min cosine to FP32",
+        "nn_top1_agreement": "top-1 neighbour agreement",
+        "nn_top10_overlap": "top-10 neighbour overlap",
+    },
+    "zh": {
+        "not_measured": "本次构建未测量",
+        "not_measured_body": "本次构建没有写出 `{exp}` 的结果。请运行 `make site` 或 "
+        "`python -m benchmarks run {exp}` 后重新构建。",
+        "failed": "该实验失败",
+        "failed_body": "`{exp}` 于 {date} 的运行失败:{reason}",
+        "latest_failed": "最近一次运行失败;下列数据来自上一次成功的运行",
+        "skipped": "本机跳过",
+        "skipped_body": "`{exp}` 已跳过:{reason}",
+        "variant": "变体",
+        "p50": "p50(毫秒)",
+        "p90": "p90(毫秒)",
+        "p99": "p99(毫秒)",
+        "cv": "变异系数",
+        "throughput": "每秒条数",
+        "speedup": "相对基线加速比(95% 置信区间)",
+        "baseline": "基线",
+        "batch": "批大小",
+        "seq_len": "序列长度",
+        "quality": "质量",
+        "one_time": "一次性开销",
+        "what_ran": "实际运行配置",
+        "peak_mem": "峰值内存(MB)",
+        "latency_axis": "p50 延迟(毫秒),误差线至 p90",
+        "speedup_axis": "相对 PyTorch eager 的加速比(成对轮次的中位数)",
+        "point": "测量点",
+        "machine": "机器",
+        "cpu": "CPU",
+        "isa": "指令集特性",
+        "cores": "逻辑核心数",
+        "memory": "内存(GiB)",
+        "os": "操作系统",
+        "python": "Python",
+        "packages": "软件包",
+        "commit": "提交",
+        "date": "测量时间",
+        "threads": "线程数",
+        "profile": "配置档",
+        "experiments": "实验",
+        "samples": "样本数",
+        "accuracy": "测试准确率",
+        "agreement_with_fp32": "与 FP32 预测一致率",
+        "cosine_mean": "与 FP32 的平均余弦相似度",
+        "cosine_min": "与 FP32 的最小余弦相似度",
+        "nn_top1_agreement": "最近邻 top-1 一致率",
+        "nn_top10_overlap": "最近邻 top-10 重合率",
+    },
+}
+
+
+class MarkerError(ValueError):
+    """A page asks for something that does not exist: the build must fail."""
+
+
+def _t(lang: str, key: str) -> str:
+    return TEXT[lang].get(key, TEXT["en"].get(key, key))
+
+
+def markdown_table(df: pd.DataFrame) -> str:
+    """A plain Markdown table, so the theme styles it like any other."""
+
+    def cell(value: Any) -> str:
+        return str(value).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(cell(c) for c in df.columns) + " |", "|" + "---|" * len(df.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def fmt(value: float, digits: int = 3) -> str:
+    if value >= 10 ** digits:
+        return f"{value:,.0f}"
+    return f"{value:.{digits}g}"
+
+
+def _admonition(kind: str, title: str, body: str) -> str:
+    return f'!!! {kind} "{title}"\n\n    {body}\n'
+
+
+def _point_label(params: dict[str, int], lang: str) -> str:
+    return ", ".join(f"{_t(lang, k)} {v}" for k, v in params.items())
+
+
+def _quality_text(metrics: dict[str, Any], lang: str) -> str:
+    shown = [k for k in metrics if not k.startswith("n_")]
+    return "; ".join(f"{_t(lang, k)} {metrics[k]:.4f}" for k in shown)
+
+
+def _labels(result: ExperimentResult) -> dict[str, str]:
+    return {v["name"]: v["label"] for v in result.config["variants"]}
+
+
+class Renderer:
+    """Turns markers into Markdown; one instance per build, reading one results folder."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self.directory = directory or results_mod.results_dir()
+        self.experiments = all_experiments()
+        self.kinds: dict[str, Callable[[str | None, str], str]] = {
+            "table": self.table,
+            "chart": self.latency_chart,
+            "speedup": self.speedup_chart,
+            "quality": self.quality,
+            "machine": self.machine,
+        }
+        self.charts = 0
+
+    # ---- loading ---------------------------------------------------------------------------
+
+    def _load(self, exp: str | None, lang: str) -> tuple[ExperimentResult | None, str]:
+        """The result to show, or None, and a notice to print above it."""
+        if exp is None or exp not in self.experiments:
+            raise MarkerError(f"unknown experiment {exp!r}; known: {', '.join(sorted(self.experiments))}")
+        try:
+            stored, failure = results_mod.load_experiment(exp, self.directory)
+        except results_mod.ResultsError as exc:
+            raise MarkerError(str(exc)) from exc
+        if stored is None:
+            return None, _admonition("warning", _t(lang, "not_measured"), _t(lang, "not_measured_body").format(exp=exp))
+        if stored.status == "skipped":
+            body = _t(lang, "skipped_body").format(exp=exp, reason=html.escape(stored.reason or ""))
+            return None, _admonition("info", _t(lang, "skipped"), body)
+        if stored.status == "failed":
+            body = _t(lang, "failed_body").format(exp=exp, date=stored.started, reason=html.escape(stored.reason or ""))
+            return None, _admonition("failure", _t(lang, "failed"), body)
+        notice = ""
+        if failure is not None:
+            body = _t(lang, "failed_body").format(exp=exp, date=failure.started, reason=html.escape(failure.reason or ""))
+            notice = _admonition("warning", _t(lang, "latest_failed"), body)
+        return stored, notice
+
+    def render(self, markdown: str, lang: str) -> tuple[str, int]:
+        """Replace every marker; returns the new Markdown and how many charts it holds."""
+        self.charts = 0
+
+        def replace(match: re.Match[str]) -> str:
+            kind, arg = match.group("kind"), match.group("arg")
+            if kind not in self.kinds:
+                raise MarkerError(f"unknown marker kind bench:{kind}; known: {', '.join(self.kinds)}")
+            return "\n" + self.kinds[kind](arg, lang) + "\n"
+
+        return MARKER.sub(replace, markdown), self.charts
+
+    # ---- renderers -------------------------------------------------------------------------
+
+    def table(self, exp: str | None, lang: str) -> str:
+        result, notice = self._load(exp, lang)
+        if result is None:
+            return notice
+        labels = _labels(result)
+        baseline = result.config["baseline"]
+        rows = []
+        for point in result.points:
+            for name, entry in point["variants"].items():
+                lat = entry["latency"]
+                speed = entry.get("speedup")
+                rows.append(
+                    {
+                        _t(lang, "point"): _point_label(point["params"], lang),
+                        _t(lang, "variant"): labels.get(name, name),
+                        _t(lang, "p50"): fmt(lat["p50"]),
+                        _t(lang, "p90"): fmt(lat["p90"]),
+                        _t(lang, "cv"): f"{lat['cv']:.1%}",
+                        _t(lang, "throughput"): fmt(entry["throughput_per_s"]),
+                        _t(lang, "speedup"): (
+                            f"{speed['median']:.2f}× [{speed['ci_low']:.2f}, {speed['ci_high']:.2f}]"
+                            if speed
+                            else _t(lang, "baseline")
+                        ),
+                        _t(lang, "quality"): _quality_text(result.variants[name].get("quality", {}), lang),
+                    }
+                )
+        caption = (
+            f"{_t(lang, 'threads')}: {result.config['threads']} · {_t(lang, 'profile')}: {result.profile} · "
+            f"{_t(lang, 'date')}: {result.started} · `{result.experiment}`"
+        )
+        return notice + "\n" + markdown_table(pd.DataFrame(rows)) + f"\n\n<small>{caption}</small>\n"
+
+    def quality(self, exp: str | None, lang: str) -> str:
+        result, notice = self._load(exp, lang)
+        if result is None:
+            return notice
+        rows = []
+        for name, label in _labels(result).items():
+            variant = result.variants.get(name, {})
+            costs = result.one_time_costs.get(name, {})
+            info = variant.get("info", {})
+            keep = ("precision", "providers", "graph_optimization_level", "opset", "exporter",
+                    "cpu_capability", "torch_threads", "intra_op_threads", "parity_max_abs_diff")
+            rows.append(
+                {
+                    _t(lang, "variant"): label,
+                    _t(lang, "quality"): _quality_text(variant.get("quality", {}), lang),
+                    _t(lang, "one_time"): "; ".join(f"{k} {v:.2f} s" for k, v in costs.items()),
+                    _t(lang, "peak_mem"): fmt(variant.get("memory", {}).get("peak_rss_mb", float("nan"))),
+                    _t(lang, "what_ran"): "; ".join(
+                        f"{k}={v if not isinstance(v, float) else f'{v:.2g}'}" for k, v in info.items() if k in keep
+                    ),
+                }
+            )
+        return notice + "\n" + markdown_table(pd.DataFrame(rows)) + "\n"
+
+    @staticmethod
+    def _colour(result: ExperimentResult, name: str) -> str:
+        """The same variant keeps the same colour in every chart of an experiment."""
+        names = [v["name"] for v in result.config["variants"]]
+        palette = ("#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3")
+        return palette[names.index(name) % len(palette)]
+
+    def _chart_html(self, fig: go.Figure, name: str) -> str:
+        self.charts += 1
+        fig.update_layout(margin={"l": 60, "r": 20, "t": 30, "b": 60}, height=420, template="plotly_white",
+                          legend={"orientation": "h", "y": -0.2})
+        div = fig.to_html(full_html=False, include_plotlyjs=False, div_id=name,
+                          config={"displaylogo": False, "responsive": True})
+        return f'<div class="bench-chart" markdown="0">\n{div}\n</div>'
+
+    def latency_chart(self, exp: str | None, lang: str) -> str:
+        result, notice = self._load(exp, lang)
+        if result is None:
+            return notice
+        labels = _labels(result)
+        fig = go.Figure()
+        for name, label in labels.items():
+            xs, p50, p90 = [], [], []
+            for point in result.points:
+                lat = point["variants"][name]["latency"]
+                xs.append(_point_label(point["params"], lang))
+                p50.append(lat["p50"])
+                p90.append(lat["p90"] - lat["p50"])
+            fig.add_bar(name=label, x=xs, y=p50, marker_color=self._colour(result, name), error_y={"type": "data", "array": p90, "symmetric": False,
+                        "arrayminus": [0] * len(p90)})
+        fig.update_layout(barmode="group", yaxis_title=_t(lang, "latency_axis"))
+        return notice + self._chart_html(fig, f"chart-latency-{result.experiment.replace('/', '-')}-{lang}")
+
+    def speedup_chart(self, exp: str | None, lang: str) -> str:
+        result, notice = self._load(exp, lang)
+        if result is None:
+            return notice
+        fig = go.Figure()
+        for name, label in _labels(result).items():
+            if name == result.config["baseline"]:
+                continue
+            xs, ys, lo, hi = [], [], [], []
+            for point in result.points:
+                speed = point["variants"][name]["speedup"]
+                xs.append(_point_label(point["params"], lang))
+                ys.append(speed["median"])
+                lo.append(speed["median"] - speed["ci_low"])
+                hi.append(speed["ci_high"] - speed["median"])
+            fig.add_bar(name=label, x=xs, y=ys, marker_color=self._colour(result, name), error_y={"type": "data", "array": hi, "arrayminus": lo})
+        fig.add_hline(y=1.0, line_dash="dot")
+        fig.update_layout(barmode="group", yaxis_title=_t(lang, "speedup_axis"))
+        return notice + self._chart_html(fig, f"chart-speedup-{result.experiment.replace('/', '-')}-{lang}")
+
+    def machine(self, arg: str | None, lang: str) -> str:
+        """The machine card(s) behind the results on disk."""
+        if arg is not None:
+            raise MarkerError("bench:machine takes no argument")
+        cards: dict[str, tuple[dict[str, Any], list[str]]] = {}
+        for name in sorted(self.experiments):
+            try:
+                stored, _ = results_mod.load_experiment(name, self.directory)
+            except results_mod.ResultsError as exc:
+                raise MarkerError(str(exc)) from exc
+            if stored is not None:
+                card = stored.machine
+                cards.setdefault(card["machine_id"], (card, []))[1].append(f"`{name}`")
+        if not cards:
+            return _admonition("warning", _t(lang, "not_measured"),
+                               _t(lang, "not_measured_body").format(exp="all"))
+        blocks = []
+        for card, names in cards.values():
+            rows = [
+                (_t(lang, "cpu"), f"{card['cpu']} ({card['arch']})"),
+                (_t(lang, "isa"), ", ".join(card["isa"]) or "-"),
+                (_t(lang, "cores"), card["logical_cores"]),
+                (_t(lang, "memory"), card["memory_gib"]),
+                (_t(lang, "os"), card["os"]),
+                (_t(lang, "python"), card["python"]),
+                (_t(lang, "packages"), ", ".join(f"{k} {v}" for k, v in card["packages"].items())),
+                (_t(lang, "commit"), f"`{card['commit']}`"),
+                (_t(lang, "date"), card["date"]),
+                (_t(lang, "experiments"), ", ".join(names)),
+            ]
+            blocks.append(markdown_table(pd.DataFrame(rows, columns=[_t(lang, "machine"), card["machine_id"]])))
+        return "\n\n".join(blocks) + "\n"
