@@ -96,10 +96,17 @@ def export_onnx(model: Any, workload: ModuleType, path: Path, opset: int = 18) -
         )
         program.save(str(path), external_data=False)
     return {"exporter": "torch.onnx (dynamo)", "opset": opset, "file_mb": path.stat().st_size / 2**20}
+
+
 # --8<-- [end:export]
 
 
-OPT_LEVELS = {"disabled": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC", "extended": "ORT_ENABLE_EXTENDED", "all": "ORT_ENABLE_ALL"}
+OPT_LEVELS = {
+    "disabled": "ORT_DISABLE_ALL",
+    "basic": "ORT_ENABLE_BASIC",
+    "extended": "ORT_ENABLE_EXTENDED",
+    "all": "ORT_ENABLE_ALL",
+}
 
 
 def build_onnxruntime(workload: ModuleType, options: dict, threads: int, workdir: Path) -> Variant:

@@ -139,7 +139,7 @@ def markdown_table(df: pd.DataFrame) -> str:
 
 
 def fmt(value: float, digits: int = 3) -> str:
-    if value >= 10 ** digits:
+    if value >= 10**digits:
         return f"{value:,.0f}"
     return f"{value:.{digits}g}"
 
@@ -187,16 +187,22 @@ class Renderer:
         except results_mod.ResultsError as exc:
             raise MarkerError(str(exc)) from exc
         if stored is None:
-            return None, _admonition("warning", _t(lang, "not_measured"), _t(lang, "not_measured_body").format(exp=exp))
+            return None, _admonition(
+                "warning", _t(lang, "not_measured"), _t(lang, "not_measured_body").format(exp=exp)
+            )
         if stored.status == "skipped":
             body = _t(lang, "skipped_body").format(exp=exp, reason=html.escape(stored.reason or ""))
             return None, _admonition("info", _t(lang, "skipped"), body)
         if stored.status == "failed":
-            body = _t(lang, "failed_body").format(exp=exp, date=stored.started, reason=html.escape(stored.reason or ""))
+            body = _t(lang, "failed_body").format(
+                exp=exp, date=stored.started, reason=html.escape(stored.reason or "")
+            )
             return None, _admonition("failure", _t(lang, "failed"), body)
         notice = ""
         if failure is not None:
-            body = _t(lang, "failed_body").format(exp=exp, date=failure.started, reason=html.escape(failure.reason or ""))
+            body = _t(lang, "failed_body").format(
+                exp=exp, date=failure.started, reason=html.escape(failure.reason or "")
+            )
             notice = _admonition("warning", _t(lang, "latest_failed"), body)
         return stored, notice
 
@@ -219,7 +225,7 @@ class Renderer:
         if result is None:
             return notice
         labels = _labels(result)
-        baseline = result.config["baseline"]
+        result.config["baseline"]
         rows = []
         for point in result.points:
             for name, entry in point["variants"].items():
@@ -256,8 +262,17 @@ class Renderer:
             variant = result.variants.get(name, {})
             costs = result.one_time_costs.get(name, {})
             info = variant.get("info", {})
-            keep = ("precision", "providers", "graph_optimization_level", "opset", "exporter",
-                    "cpu_capability", "torch_threads", "intra_op_threads", "parity_max_abs_diff")
+            keep = (
+                "precision",
+                "providers",
+                "graph_optimization_level",
+                "opset",
+                "exporter",
+                "cpu_capability",
+                "torch_threads",
+                "intra_op_threads",
+                "parity_max_abs_diff",
+            )
             rows.append(
                 {
                     _t(lang, "variant"): label,
@@ -265,7 +280,9 @@ class Renderer:
                     _t(lang, "one_time"): "; ".join(f"{k} {v:.2f} s" for k, v in costs.items()),
                     _t(lang, "peak_mem"): fmt(variant.get("memory", {}).get("peak_rss_mb", float("nan"))),
                     _t(lang, "what_ran"): "; ".join(
-                        f"{k}={v if not isinstance(v, float) else f'{v:.2g}'}" for k, v in info.items() if k in keep
+                        f"{k}={v if not isinstance(v, float) else f'{v:.2g}'}"
+                        for k, v in info.items()
+                        if k in keep
                     ),
                 }
             )
@@ -280,10 +297,18 @@ class Renderer:
 
     def _chart_html(self, fig: go.Figure, name: str) -> str:
         self.charts += 1
-        fig.update_layout(margin={"l": 60, "r": 20, "t": 30, "b": 60}, height=420, template="plotly_white",
-                          legend={"orientation": "h", "y": -0.2})
-        div = fig.to_html(full_html=False, include_plotlyjs=False, div_id=name,
-                          config={"displaylogo": False, "responsive": True})
+        fig.update_layout(
+            margin={"l": 60, "r": 20, "t": 30, "b": 60},
+            height=420,
+            template="plotly_white",
+            legend={"orientation": "h", "y": -0.2},
+        )
+        div = fig.to_html(
+            full_html=False,
+            include_plotlyjs=False,
+            div_id=name,
+            config={"displaylogo": False, "responsive": True},
+        )
         return f'<div class="bench-chart" markdown="0">\n{div}\n</div>'
 
     def latency_chart(self, exp: str | None, lang: str) -> str:
@@ -299,8 +324,13 @@ class Renderer:
                 xs.append(_point_label(point["params"], lang))
                 p50.append(lat["p50"])
                 p90.append(lat["p90"] - lat["p50"])
-            fig.add_bar(name=label, x=xs, y=p50, marker_color=self._colour(result, name), error_y={"type": "data", "array": p90, "symmetric": False,
-                        "arrayminus": [0] * len(p90)})
+            fig.add_bar(
+                name=label,
+                x=xs,
+                y=p50,
+                marker_color=self._colour(result, name),
+                error_y={"type": "data", "array": p90, "symmetric": False, "arrayminus": [0] * len(p90)},
+            )
         fig.update_layout(barmode="group", yaxis_title=_t(lang, "latency_axis"))
         return notice + self._chart_html(fig, f"chart-latency-{result.experiment.replace('/', '-')}-{lang}")
 
@@ -319,7 +349,13 @@ class Renderer:
                 ys.append(speed["median"])
                 lo.append(speed["median"] - speed["ci_low"])
                 hi.append(speed["ci_high"] - speed["median"])
-            fig.add_bar(name=label, x=xs, y=ys, marker_color=self._colour(result, name), error_y={"type": "data", "array": hi, "arrayminus": lo})
+            fig.add_bar(
+                name=label,
+                x=xs,
+                y=ys,
+                marker_color=self._colour(result, name),
+                error_y={"type": "data", "array": hi, "arrayminus": lo},
+            )
         fig.add_hline(y=1.0, line_dash="dot")
         fig.update_layout(barmode="group", yaxis_title=_t(lang, "speedup_axis"))
         return notice + self._chart_html(fig, f"chart-speedup-{result.experiment.replace('/', '-')}-{lang}")
@@ -338,8 +374,9 @@ class Renderer:
                 card = stored.machine
                 cards.setdefault(card["machine_id"], (card, []))[1].append(f"`{name}`")
         if not cards:
-            return _admonition("warning", _t(lang, "not_measured"),
-                               _t(lang, "not_measured_body").format(exp="all"))
+            return _admonition(
+                "warning", _t(lang, "not_measured"), _t(lang, "not_measured_body").format(exp="all")
+            )
         blocks = []
         for card, names in cards.values():
             rows = [
@@ -354,5 +391,7 @@ class Renderer:
                 (_t(lang, "date"), card["date"]),
                 (_t(lang, "experiments"), ", ".join(names)),
             ]
-            blocks.append(markdown_table(pd.DataFrame(rows, columns=[_t(lang, "machine"), card["machine_id"]])))
+            blocks.append(
+                markdown_table(pd.DataFrame(rows, columns=[_t(lang, "machine"), card["machine_id"]]))
+            )
         return "\n\n".join(blocks) + "\n"

@@ -128,7 +128,9 @@ def save(result: ExperimentResult, directory: Path | None = None) -> Path:
     return main
 
 
-def load_experiment(experiment: str, directory: Path | None = None) -> tuple[ExperimentResult | None, ExperimentResult | None]:
+def load_experiment(
+    experiment: str, directory: Path | None = None
+) -> tuple[ExperimentResult | None, ExperimentResult | None]:
     """The stored result of an experiment and its latest failure kept beside it, if any."""
     directory = directory or results_dir()
     main = directory / file_name(experiment)

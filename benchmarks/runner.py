@@ -6,6 +6,7 @@ thread settings are fixed, so two engines' thread pools never share a process.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import importlib
@@ -81,10 +82,8 @@ def _worker_main(conn: Connection, spec: dict[str, Any]) -> None:
                     conn.send(("ok", {"peak_rss_mb": peak / 2**20}))
                     return
     except BaseException as exc:  # report anything, then exit non-zero
-        try:
+        with contextlib.suppress(OSError):
             conn.send(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=6)}"))
-        except OSError:
-            pass
         sys.exit(1)
 
 
@@ -109,7 +108,9 @@ class Worker:
             kind, payload = self.conn.recv()
         except (EOFError, ConnectionResetError):
             self.process.join(5)
-            raise WorkerError(f"variant {self.name}: worker process died ({_exit_cause(self.process.exitcode)})") from None
+            raise WorkerError(
+                f"variant {self.name}: worker process died ({_exit_cause(self.process.exitcode)})"
+            ) from None
         if kind == "error":
             raise WorkerError(f"variant {self.name}: {payload}")
         return payload
@@ -236,9 +237,13 @@ def run_experiment(
                     rounds[worker.name].append(worker.request("round"))
                     time.sleep(PAUSE_BETWEEN_ROUNDS_S)
             result.points.append(_summarise_point(point, rounds, exp.baseline.name))
-            progress(f"  {_point_label(point)}: " + ", ".join(
-                f"{name} p50 {row['latency']['p50']:.3g} ms" for name, row in result.points[-1]["variants"].items()
-            ))
+            progress(
+                f"  {_point_label(point)}: "
+                + ", ".join(
+                    f"{name} p50 {row['latency']['p50']:.3g} ms"
+                    for name, row in result.points[-1]["variants"].items()
+                )
+            )
         for worker in workers:
             result.variants[worker.name]["memory"] = worker.request("stop")
     except Exception as exc:
@@ -262,7 +267,9 @@ def _point_label(point: dict[str, int]) -> str:
     return " ".join(f"{k}={v}" for k, v in point.items())
 
 
-def _summarise_point(point: dict[str, int], rounds: dict[str, list[list[float]]], baseline: str) -> dict[str, Any]:
+def _summarise_point(
+    point: dict[str, int], rounds: dict[str, list[list[float]]], baseline: str
+) -> dict[str, Any]:
     variants = {}
     for name, per_round in rounds.items():
         stats = LatencyStats.from_values([x for r in per_round for x in r])
@@ -306,6 +313,7 @@ def run_all(
         result = run_experiment(exp, profile, card, progress)
         path = results_mod.save(result, directory)
         note = f": {result.reason}" if result.reason else ""
-        progress(f"[{i}/{len(experiments)}] {exp.name}: {result.status} in {result.duration_s:.1f} s{note} -> {path}")
+        took = f"{result.duration_s:.1f} s"
+        progress(f"[{i}/{len(experiments)}] {exp.name}: {result.status} in {took}{note} -> {path}")
         outcomes.append((exp, result.status, path))
     return outcomes

@@ -170,7 +170,7 @@ def quality(outputs: np.ndarray, reference: np.ndarray | None) -> dict[str, floa
     """Test accuracy on real labels, and agreement with the FP32 PyTorch predictions."""
     labels = dataset()[3][: len(outputs)]
     predicted = outputs.argmax(axis=1)
-    metrics = {"accuracy": float((predicted == labels).mean()), "n_images": int(len(labels))}
+    metrics = {"accuracy": float((predicted == labels).mean()), "n_images": len(labels)}
     if reference is not None:
         metrics["agreement_with_fp32"] = float((predicted == reference.argmax(axis=1)).mean())
     return metrics

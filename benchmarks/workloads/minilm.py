@@ -165,5 +165,5 @@ def quality(outputs: np.ndarray, reference: np.ndarray | None) -> dict[str, floa
         "cosine_min": float(cosine.min()),
         "nn_top1_agreement": float(top1),
         f"nn_top{k}_overlap": float(overlap),
-        "n_texts": int(len(out)),
+        "n_texts": len(out),
     }

@@ -1,0 +1,64 @@
+"""Shared fixtures: one toy-size run of every experiment, and a site built from it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 900
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "benchmarks", *args],
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Trained weights for the tests, apart from the user's own cache."""
+    path = tmp_path_factory.mktemp("cache")
+    os.environ["BENCH_CACHE_DIR"] = str(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def toy_results(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Path:
+    """Every declared experiment, run end to end at toy size through the CLI."""
+    directory = tmp_path_factory.mktemp("results")
+    proc = run_cli("run", "--profile", "toy", env={"BENCH_RESULTS_DIR": str(directory)})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return directory
+
+
+def build_site(
+    results: Path, destination: Path, config: Path = REPO / "mkdocs.yml"
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(BIN / "mkdocs"), "build", "--strict", "-f", str(config), "-d", str(destination)],
+        cwd=REPO,
+        env={**os.environ, "BENCH_RESULTS_DIR": str(results), "NO_MKDOCS_2_WARNING": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory, toy_results: Path) -> Path:
+    site = tmp_path_factory.mktemp("site")
+    proc = build_site(toy_results, site)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return site

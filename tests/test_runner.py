@@ -1,0 +1,63 @@
+"""The runner keeps going when one experiment crashes, and records why."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks import results
+from benchmarks.experiments import PROFILES, Experiment, Profile, VariantSpec
+from benchmarks.harness import MeasureSettings
+from benchmarks.runner import run_all
+from benchmarks.techniques.onnxruntime import PYTORCH_EAGER
+
+GRIDS = {name: ({"batch": 1},) for name in PROFILES}
+
+
+def experiment(name: str, builder: str) -> Experiment:
+    candidate = VariantSpec("candidate", "candidate", builder)
+    return Experiment(
+        name=name, technique="test", workload="digits-cnn", variants=(PYTORCH_EAGER, candidate), grids=GRIDS
+    )
+
+
+def test_crash_is_recorded_as_failed_and_others_still_run(tmp_path, cache_dir):
+    crashing = experiment("test/crash", "tests.fake_variants:build_crashing")
+    raising = experiment("test/raise", "tests.fake_variants:build_raising")
+    good = experiment("test/good", "benchmarks.engines:build_pytorch_eager")
+    outcomes = run_all([crashing, raising, good], "toy", tmp_path, progress=lambda _: None)
+    assert [status for _, status, _ in outcomes] == ["failed", "failed", "ok"]
+
+    crash, _ = results.load_experiment("test/crash", tmp_path)
+    assert crash.status == "failed" and "SIGSEGV" in crash.reason
+    raised, _ = results.load_experiment("test/raise", tmp_path)
+    assert "cannot be built here" in raised.reason
+    ok, _ = results.load_experiment("test/good", tmp_path)
+    assert ok.status == "ok"
+    entry = ok.points[0]["variants"]["candidate"]
+    assert entry["latency"]["count"] >= 3 and entry["speedup"]["rounds"] == 2
+    assert ok.variants["candidate"]["quality"]["accuracy"] > 0.9
+    assert ok.variants["candidate"]["memory"]["peak_rss_mb"] > 0
+    assert ok.config["threads"] >= 1 and ok.machine["logical_cores"] >= 1
+
+    # Up to date now: a second run skips it; a crash on re-run keeps the good result.
+    again = run_all([good], "toy", tmp_path, progress=lambda _: None)
+    assert again[0][1] == "up-to-date"
+
+
+def test_hung_worker_times_out(tmp_path, cache_dir, monkeypatch):
+    quick = Profile(
+        "toy", MeasureSettings(warmup_iters=1, warmup_s=0, min_iters=3, min_s=0, rounds=1), 10, 5.0
+    )
+    monkeypatch.setitem(PROFILES, "toy", quick)
+    hanging = experiment("test/hang", "tests.fake_variants:build_hanging")
+    outcomes = run_all([hanging], "toy", tmp_path, progress=lambda _: None)
+    assert outcomes[0][1] == "failed"
+    stored, _ = results.load_experiment("test/hang", tmp_path)
+    assert "timeout" in stored.reason
+
+
+def test_unknown_profile_is_refused(tmp_path):
+    from benchmarks.experiments import UnknownProfileError
+
+    with pytest.raises(UnknownProfileError, match="unknown profile"):
+        run_all([], "huge", tmp_path)

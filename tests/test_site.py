@@ -1,0 +1,111 @@
+"""The site builds strictly in both languages, from results only, and fails on bad markers."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, build_site
+
+PAGES = ["index.html", "onnxruntime/index.html"]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_both_languages_built(built_site, page):
+    en = (built_site / page).read_text()
+    zh = (built_site / "zh" / page).read_text()
+    assert '<html lang="en"' in en and '<html lang="zh"' in zh
+    assert "本页构建于" in zh and "Page built" in en
+
+
+def test_pages_render_results_and_load_plotly_from_the_site(built_site):
+    page = (built_site / "onnxruntime/index.html").read_text()
+    assert "Plotly.newPlot" in page and "not measured" not in page.lower()
+    assert re.search(r'<script src="[./]*assets/javascripts/plotly\.min\.js"', page)
+    assert (built_site / "assets/javascripts/plotly.min.js").stat().st_size > 1_000_000
+    assert "ONNX Runtime FP32" in page and "PyTorch eager FP32" in page
+    # The code shown is the code that runs.
+    assert "def export_onnx(" in re.sub(r"<[^>]+>", "", page)
+    # Pages without charts do not load the 4 MB bundle.
+    assert "plotly.min.js" not in (built_site / "index.html").read_text()
+
+
+def test_nothing_requested_from_outside(built_site):
+    for html in built_site.rglob("*.html"):
+        text = html.read_text()
+        # Links may point anywhere; what the page loads must come from the site.
+        loaded = re.findall(r'\ssrc="(https?://[^"]+)"', text) + re.findall(
+            r'<link[^>]*href="(https?://[^"]+)"', text
+        )
+        for url in loaded:
+            assert url.startswith("http://127.0.0.1"), f"{html}: external resource {url}"
+        assert "fonts.googleapis" not in text
+
+
+def test_missing_results_show_notice(tmp_path):
+    proc = build_site(tmp_path / "empty", tmp_path / "site")
+    assert proc.returncode == 0, proc.stderr
+    page = (tmp_path / "site/onnxruntime/index.html").read_text()
+    assert "Not measured in this build" in page
+    assert "本次构建未测量" in (tmp_path / "site/zh/onnxruntime/index.html").read_text()
+
+
+@pytest.mark.parametrize(
+    "marker", ["<!-- bench:table onnxruntime/nope -->", "<!-- bench:bogus onnxruntime/minilm -->"]
+)
+def test_unknown_marker_fails_the_build(tmp_path, toy_results, marker):
+    docs = tmp_path / "docs"
+    shutil.copytree(REPO / "docs", docs)
+    with (docs / "onnxruntime.md").open("a") as fh:
+        fh.write("\n" + marker + "\n")
+    config = tmp_path / "mkdocs.yml"
+    text = (REPO / "mkdocs.yml").read_text().replace("docs_dir: docs", f"docs_dir: {docs}")
+    text = text.replace("custom_dir: overrides", f"custom_dir: {REPO / 'overrides'}")
+    text = text.replace("- scripts/mkdocs_hooks.py", f"- {REPO / 'scripts/mkdocs_hooks.py'}")
+    text = text.replace("- stylesheets/extra.css", "- stylesheets/extra.css")
+    config.write_text(text)
+    proc = build_site(toy_results, tmp_path / "site", config)
+    assert proc.returncode != 0
+    assert "onnxruntime/nope" in proc.stderr or "bench:bogus" in proc.stderr
+
+
+def test_every_page_has_its_twin():
+    proc = subprocess.run(
+        [sys.executable, "scripts/check_translations.py"], cwd=REPO, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_twin_check_catches_missing_twin_and_anchor(tmp_path):
+    (tmp_path / "a.md").write_text("# A { #a }\n\n<!-- bench:machine -->\n")
+    (tmp_path / "a.zh.md").write_text("# 甲 { #other }\n")
+    (tmp_path / "b.md").write_text("# B { #b }\n")
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "scripts/check_translations.py"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 1
+    assert "b.md: no Chinese twin" in proc.stderr
+    assert "anchors differ" in proc.stderr and "markers differ" in proc.stderr
+
+
+def test_chinese_search_index_is_segmented(built_site):
+    import json
+
+    docs = json.loads((built_site / "search/search_index.json").read_text(encoding="utf-8"))["docs"]
+    chinese = [d for d in docs if d["location"].startswith("zh/")]
+    assert chinese, "the Chinese pages are missing from the search index"
+    assert any("\u200b测量\u200b" in d["text"] for d in chinese)
+
+
+def test_plotly_bundle_matches_package(built_site):
+    import plotly
+
+    shipped = Path(plotly.__file__).parent / "package_data/plotly.min.js"
+    assert (built_site / "assets/javascripts/plotly.min.js").read_bytes() == shipped.read_bytes()
