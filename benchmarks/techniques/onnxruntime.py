@@ -12,6 +12,15 @@ ORT_ALL = VariantSpec(
     {"opt_level": "all"},
 )
 
+# Basic optimisations only (constant folding, redundant-node removal): a control
+# that shows what the extended fusions add or cost on this CPU.
+ORT_BASIC = VariantSpec(
+    "onnxruntime-basic",
+    "ONNX Runtime FP32 (basic graph optimisations)",
+    "benchmarks.engines:build_onnxruntime",
+    {"opt_level": "basic"},
+)
+
 
 def _grid(batches: tuple[int, ...], seq_lens: tuple[int, ...] | None = None) -> tuple[dict[str, int], ...]:
     if seq_lens is None:
@@ -24,7 +33,7 @@ EXPERIMENTS = [
         name="onnxruntime/minilm",
         technique="onnxruntime",
         workload="minilm",
-        variants=(PYTORCH_EAGER, ORT_ALL),
+        variants=(PYTORCH_EAGER, ORT_ALL, ORT_BASIC),
         grids={
             "toy": _grid((1, 2), (16,)),
             "default": _grid((1, 8), (32, 128)),
@@ -35,7 +44,7 @@ EXPERIMENTS = [
         name="onnxruntime/digits-cnn",
         technique="onnxruntime",
         workload="digits-cnn",
-        variants=(PYTORCH_EAGER, ORT_ALL),
+        variants=(PYTORCH_EAGER, ORT_ALL, ORT_BASIC),
         grids={
             "toy": _grid((1, 8)),
             "default": _grid((1, 32, 256)),
