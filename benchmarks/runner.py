@@ -96,6 +96,7 @@ class Worker:
     process: mp.Process
     conn: Connection
     timeout_s: float
+    role: str = "variant"
 
     def request(self, command: str, arg: Any = None) -> Any:
         self.conn.send((command, arg))
@@ -103,16 +104,16 @@ class Worker:
 
     def receive(self) -> Any:
         if not self.conn.poll(self.timeout_s):
-            raise WorkerError(f"variant {self.name}: no answer within {self.timeout_s:.0f} s (timeout)")
+            raise WorkerError(f"{self.role} {self.name}: no answer within {self.timeout_s:.0f} s (timeout)")
         try:
             kind, payload = self.conn.recv()
         except (EOFError, ConnectionResetError):
             self.process.join(5)
             raise WorkerError(
-                f"variant {self.name}: worker process died ({_exit_cause(self.process.exitcode)})"
+                f"{self.role} {self.name}: worker process died ({_exit_cause(self.process.exitcode)})"
             ) from None
         if kind == "error":
-            raise WorkerError(f"variant {self.name}: {payload}")
+            raise WorkerError(f"{self.role} {self.name}: {payload}")
         return payload
 
     def close(self) -> None:
@@ -166,21 +167,28 @@ def cache_key(exp: Experiment, profile: str, card: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _prepare_workload(name: str, timeout_s: float) -> dict[str, Any]:
+def _prepare_main(conn: Connection, name: str) -> None:
     """Train or verify a workload in a process of its own (training imports torch)."""
+    try:
+        from benchmarks import workloads
+
+        conn.send(("ok", workloads.get(name).prepare()))
+    except BaseException as exc:
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        sys.exit(1)
+
+
+def _prepare_workload(name: str, timeout_s: float) -> dict[str, Any]:
     ctx = mp.get_context("spawn")
-    with ctx.Pool(1) as pool:
-        job = pool.apply_async(_prepare_in_child, (name,))
-        try:
-            return job.get(timeout_s)
-        except mp.TimeoutError:
-            raise WorkerError(f"preparing workload {name}: no answer within {timeout_s:.0f} s") from None
-
-
-def _prepare_in_child(name: str) -> dict[str, Any]:
-    from benchmarks import workloads
-
-    return workloads.get(name).prepare()
+    parent, child = ctx.Pipe()
+    process = ctx.Process(target=_prepare_main, args=(child, name), name=f"prepare-{name}", daemon=True)
+    process.start()
+    child.close()
+    worker = Worker(name, process, parent, timeout_s, role="preparing workload")
+    try:
+        return worker.receive()
+    finally:
+        worker.close()
 
 
 def run_experiment(

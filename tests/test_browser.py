@@ -59,7 +59,7 @@ def test_chart_language_switch_and_chinese_search(server, browser):
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("request", lambda req: None if req.url.startswith(server) else outside.append(req.url))
 
-    page.goto(f"{server}/onnxruntime/")
+    page.goto(f"{server}/onnxruntime.html")
     # plotly draws an SVG inside the chart element once plotly.js has run
     page.wait_for_selector(".bench-chart .js-plotly-plot svg.main-svg", timeout=15_000)
     assert page.locator(".bench-chart .js-plotly-plot").count() >= 4
@@ -67,7 +67,7 @@ def test_chart_language_switch_and_chinese_search(server, browser):
     # the language switcher keeps the reader on the same page
     page.locator(".md-header__option .md-select").first.hover()
     page.locator('a.md-select__link[hreflang="zh"]').first.click()
-    page.wait_for_url(f"{server}/zh/onnxruntime/")
+    page.wait_for_url(f"{server}/zh/onnxruntime.html")
     assert page.locator("html").get_attribute("lang") == "zh"
     page.wait_for_selector(".bench-chart .js-plotly-plot svg.main-svg", timeout=15_000)
     assert "相对 PyTorch eager 的加速比" in page.content()

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import REPO, build_site
 
-PAGES = ["index.html", "onnxruntime/index.html"]
+PAGES = ["index.html", "onnxruntime.html"]
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -24,7 +24,7 @@ def test_both_languages_built(built_site, page):
 
 
 def test_pages_render_results_and_load_plotly_from_the_site(built_site):
-    page = (built_site / "onnxruntime/index.html").read_text()
+    page = (built_site / "onnxruntime.html").read_text()
     assert "Plotly.newPlot" in page and "not measured" not in page.lower()
     assert re.search(r'<script src="[./]*assets/javascripts/plotly\.min\.js"', page)
     assert (built_site / "assets/javascripts/plotly.min.js").stat().st_size > 1_000_000
@@ -50,9 +50,9 @@ def test_nothing_requested_from_outside(built_site):
 def test_missing_results_show_notice(tmp_path):
     proc = build_site(tmp_path / "empty", tmp_path / "site")
     assert proc.returncode == 0, proc.stderr
-    page = (tmp_path / "site/onnxruntime/index.html").read_text()
+    page = (tmp_path / "site/onnxruntime.html").read_text()
     assert "Not measured in this build" in page
-    assert "本次构建未测量" in (tmp_path / "site/zh/onnxruntime/index.html").read_text()
+    assert "本次构建未测量" in (tmp_path / "site/zh/onnxruntime.html").read_text()
 
 
 @pytest.mark.parametrize(
