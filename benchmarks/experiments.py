@@ -63,6 +63,7 @@ PROFILES: dict[str, Profile] = {
 class VariantSpec:
     name: str
     label: str
+    label_zh: str
     builder: str = field(metadata={"help": "module:function building the variant in its worker"})
     options: dict[str, Any] = field(default_factory=dict)
 
@@ -98,7 +99,10 @@ class Experiment:
         return {
             "technique": self.technique,
             "workload": self.workload,
-            "variants": [{"name": v.name, "label": v.label, "options": v.options} for v in self.variants],
+            "variants": [
+                {"name": v.name, "label": v.label, "label_zh": v.label_zh, "options": v.options}
+                for v in self.variants
+            ],
             "baseline": self.baseline.name,
             "points": list(self.points(profile)),
             "threads_requested": self.threads,

@@ -40,7 +40,7 @@ TEXT: dict[str, dict[str, str]] = {
         "speedup": "speedup vs baseline (95% CI)",
         "baseline": "baseline",
         "batch": "batch",
-        "seq_len": "sequence length",
+        "seq_len": "seq",
         "quality": "quality",
         "one_time": "one-time cost",
         "what_ran": "what ran",
@@ -87,7 +87,7 @@ TEXT: dict[str, dict[str, str]] = {
         "speedup": "相对基线加速比(95% 置信区间)",
         "baseline": "基线",
         "batch": "批大小",
-        "seq_len": "序列长度",
+        "seq_len": "序列",
         "quality": "质量",
         "one_time": "一次性开销",
         "what_ran": "实际运行配置",
@@ -152,13 +152,23 @@ def _point_label(params: dict[str, int], lang: str) -> str:
     return ", ".join(f"{_t(lang, k)} {v}" for k, v in params.items())
 
 
+# Quality metrics shown in every speed table, next to the figures they qualify.
+HEADLINE_METRICS = ("accuracy", "cosine_mean", "nn_top1_agreement")
+
+
+def _metric(key: str, value: float) -> str:
+    if key.startswith("cosine"):
+        return f"{value:.6f}"
+    return f"{value:.2%}"
+
+
 def _quality_text(metrics: dict[str, Any], lang: str) -> str:
     shown = [k for k in metrics if not k.startswith("n_")]
-    return "; ".join(f"{_t(lang, k)} {metrics[k]:.4f}" for k in shown)
+    return "; ".join(f"{_t(lang, k)} {_metric(k, metrics[k])}" for k in shown)
 
 
-def _labels(result: ExperimentResult) -> dict[str, str]:
-    return {v["name"]: v["label"] for v in result.config["variants"]}
+def _labels(result: ExperimentResult, lang: str) -> dict[str, str]:
+    return {v["name"]: v.get(f"label_{lang}", v["label"]) for v in result.config["variants"]}
 
 
 class Renderer:
@@ -224,8 +234,6 @@ class Renderer:
         result, notice = self._load(exp, lang)
         if result is None:
             return notice
-        labels = _labels(result)
-        result.config["baseline"]
         rows = []
         for point in result.points:
             for name, entry in point["variants"].items():
@@ -234,7 +242,7 @@ class Renderer:
                 rows.append(
                     {
                         _t(lang, "point"): _point_label(point["params"], lang),
-                        _t(lang, "variant"): labels.get(name, name),
+                        _t(lang, "variant"): f"`{name}`",
                         _t(lang, "p50"): fmt(lat["p50"]),
                         _t(lang, "p90"): fmt(lat["p90"]),
                         _t(lang, "cv"): f"{lat['cv']:.1%}",
@@ -244,21 +252,26 @@ class Renderer:
                             if speed
                             else _t(lang, "baseline")
                         ),
-                        _t(lang, "quality"): _quality_text(result.variants[name].get("quality", {}), lang),
+                        **{
+                            _t(lang, key): _metric(key, value)
+                            for key, value in result.variants[name].get("quality", {}).items()
+                            if key in HEADLINE_METRICS
+                        },
                     }
                 )
         caption = (
             f"{_t(lang, 'threads')}: {result.config['threads']} · {_t(lang, 'profile')}: {result.profile} · "
             f"{_t(lang, 'date')}: {result.started} · `{result.experiment}`"
         )
-        return notice + "\n" + markdown_table(pd.DataFrame(rows)) + f"\n\n<small>{caption}</small>\n"
+        table = markdown_table(pd.DataFrame(rows))
+        return f'{notice}\n<div class="bench-table" markdown>\n\n{table}\n\n</div>\n\n<small>{caption}</small>\n'
 
     def quality(self, exp: str | None, lang: str) -> str:
         result, notice = self._load(exp, lang)
         if result is None:
             return notice
         rows = []
-        for name, label in _labels(result).items():
+        for name, label in _labels(result, lang).items():
             variant = result.variants.get(name, {})
             costs = result.one_time_costs.get(name, {})
             info = variant.get("info", {})
@@ -275,7 +288,7 @@ class Renderer:
             )
             rows.append(
                 {
-                    _t(lang, "variant"): label,
+                    _t(lang, "variant"): f"`{name}`: {label}",
                     _t(lang, "quality"): _quality_text(variant.get("quality", {}), lang),
                     _t(lang, "one_time"): "; ".join(f"{k} {v:.2f} s" for k, v in costs.items()),
                     _t(lang, "peak_mem"): fmt(variant.get("memory", {}).get("peak_rss_mb", float("nan"))),
@@ -315,7 +328,7 @@ class Renderer:
         result, notice = self._load(exp, lang)
         if result is None:
             return notice
-        labels = _labels(result)
+        labels = _labels(result, lang)
         fig = go.Figure()
         for name, label in labels.items():
             xs, p50, p90 = [], [], []
@@ -339,7 +352,7 @@ class Renderer:
         if result is None:
             return notice
         fig = go.Figure()
-        for name, label in _labels(result).items():
+        for name, label in _labels(result, lang).items():
             if name == result.config["baseline"]:
                 continue
             xs, ys, lo, hi = [], [], [], []

@@ -14,7 +14,7 @@ GRIDS = {name: ({"batch": 1},) for name in PROFILES}
 
 
 def experiment(name: str, builder: str) -> Experiment:
-    candidate = VariantSpec("candidate", "candidate", builder)
+    candidate = VariantSpec("candidate", "candidate", "候选", builder)
     return Experiment(
         name=name, technique="test", workload="digits-cnn", variants=(PYTORCH_EAGER, candidate), grids=GRIDS
     )

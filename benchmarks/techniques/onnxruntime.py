@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from benchmarks.experiments import Experiment, VariantSpec
 
-PYTORCH_EAGER = VariantSpec("pytorch-eager", "PyTorch eager FP32", "benchmarks.engines:build_pytorch_eager")
+PYTORCH_EAGER = VariantSpec(
+    "pytorch-eager", "PyTorch eager FP32", "PyTorch eager FP32", "benchmarks.engines:build_pytorch_eager"
+)
 ORT_ALL = VariantSpec(
     "onnxruntime",
     "ONNX Runtime FP32 (all graph optimisations)",
+    "ONNX Runtime FP32(全部图优化)",
     "benchmarks.engines:build_onnxruntime",
     {"opt_level": "all"},
 )
@@ -17,6 +20,7 @@ ORT_ALL = VariantSpec(
 ORT_BASIC = VariantSpec(
     "onnxruntime-basic",
     "ONNX Runtime FP32 (basic graph optimisations)",
+    "ONNX Runtime FP32(仅基础图优化)",
     "benchmarks.engines:build_onnxruntime",
     {"opt_level": "basic"},
 )
