@@ -49,10 +49,11 @@ PROFILES: dict[str, Profile] = {
         eval_limit=None,
         timeout_s=900,
     ),
-    # The release grid: more points, longer rounds.
+    # The release grid: more points and longer rounds; calls of seconds (batch 64,
+    # 256 tokens) end a round by count, short ones by duration.
     "full": Profile(
         "full",
-        MeasureSettings(warmup_iters=10, warmup_s=1.0, min_iters=20, min_s=1.0, rounds=11),
+        MeasureSettings(warmup_iters=3, warmup_s=0.5, min_iters=5, min_s=1.0, rounds=7),
         eval_limit=None,
         timeout_s=2400,
     ),
