@@ -20,7 +20,8 @@ from benchmarks.experiments import (
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="declared experiments and the state of their results")
+    listing = sub.add_parser("list", help="experiments and the state of their results, with reasons")
+    listing.add_argument("--profile", default="default", help=f"one of {', '.join(PROFILES)}")
     run = sub.add_parser("run", help="run experiments that are not up to date")
     run.add_argument("names", nargs="*", help="experiments to run (default: all)")
     run.add_argument("--profile", default="default", help=f"one of {', '.join(PROFILES)}")
@@ -31,13 +32,21 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "list":
-            return _list()
+            get_profile(args.profile)
+            return _list(args.profile)
         if args.command == "run":
             get_profile(args.profile)
             experiments = [get_experiment(n) for n in args.names] or list(all_experiments().values())
             from benchmarks.runner import run_all
 
-            outcomes = run_all(experiments, args.profile, force=args.force)
+            try:
+                outcomes = run_all(experiments, args.profile, force=args.force)
+            except KeyboardInterrupt:
+                print(
+                    "interrupted: finished results are kept; run again to resume with what is missing",
+                    file=sys.stderr,
+                )
+                return 130
             failed = [exp.name for exp, status, _ in outcomes if status == "failed"]
             if failed:
                 print(f"error: failed experiments: {', '.join(failed)}", file=sys.stderr)
@@ -59,16 +68,16 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
-def _list() -> int:
+def _list(profile: str) -> int:
+    from benchmarks.machine import machine_card
+    from benchmarks.results import results_dir
+    from benchmarks.runner import state
+
+    card = machine_card()
     for name, exp in sorted(all_experiments().items()):
-        try:
-            stored, failure = results_mod.load_experiment(name)
-            state = "not run" if stored is None else f"{stored.status} ({stored.profile}, {stored.started})"
-            if failure is not None:
-                state += f"; latest run failed: {failure.reason}"
-        except results_mod.ResultsError as exc:
-            state = f"unreadable: {exc}"
-        print(f"{name:28s} {exp.workload:12s} {state}")
+        status, reasons = state(exp, profile, card, results_dir())
+        why = f": {'; '.join(reasons)}" if reasons else ""
+        print(f"{name:28s} {exp.workload:12s} {status}{why}")
     return 0
 
 

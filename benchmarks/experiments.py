@@ -67,6 +67,7 @@ class VariantSpec:
     label_zh: str
     builder: str = field(metadata={"help": "module:function building the variant in its worker"})
     options: dict[str, Any] = field(default_factory=dict)
+    packages: tuple[str, ...] = field(default=(), metadata={"help": "installed packages the engine uses"})
 
 
 @dataclass(frozen=True)

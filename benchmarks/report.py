@@ -23,6 +23,7 @@ MARKER = re.compile(r"<!--\s*bench:(?P<kind>[a-z-]+)(?:\s+(?P<arg>[^\s>]+))?\s*-
 
 TEXT: dict[str, dict[str, str]] = {
     "en": {
+        "noisy": "⚠ noisy: the coefficient of variation stayed above {threshold} after one repeat",
         "not_measured": "Not measured in this build",
         "not_measured_body": "No results for `{exp}` were written by this build. Run `make site`, or "
         "`python -m benchmarks run {exp}`, then rebuild.",
@@ -70,6 +71,7 @@ TEXT: dict[str, dict[str, str]] = {
         "nn_top10_overlap": "top-10 neighbour overlap",
     },
     "zh": {
+        "noisy": "⚠ 噪声大:重测一次后变异系数仍高于 {threshold}",
         "not_measured": "本次构建未测量",
         "not_measured_body": "本次构建没有写出 `{exp}` 的结果。请运行 `make site` 或 "
         "`python -m benchmarks run {exp}` 后重新构建。",
@@ -245,7 +247,7 @@ class Renderer:
                         _t(lang, "variant"): f"`{name}`",
                         _t(lang, "p50"): fmt(lat["p50"]),
                         _t(lang, "p90"): fmt(lat["p90"]),
-                        _t(lang, "cv"): f"{lat['cv']:.1%}",
+                        _t(lang, "cv"): f"{lat['cv']:.1%}" + (" ⚠" if name in point.get("noisy", []) else ""),
                         _t(lang, "throughput"): fmt(entry["throughput_per_s"]),
                         _t(lang, "speedup"): (
                             f"{speed['median']:.2f}× [{speed['ci_low']:.2f}, {speed['ci_high']:.2f}]"
@@ -264,7 +266,12 @@ class Renderer:
             f"{_t(lang, 'date')}: {result.started} · `{result.experiment}`"
         )
         table = markdown_table(pd.DataFrame(rows))
-        return f'{notice}\n<div class="bench-table" markdown>\n\n{table}\n\n</div>\n\n<small>{caption}</small>\n'
+        if any(point.get("noisy") for point in result.points):
+            threshold = f"{result.config.get('noisy_cv', 0):.0%}"
+            caption = _t(lang, "noisy").format(threshold=threshold) + " · " + caption
+        return (
+            f'{notice}\n<div class="bench-table" markdown>\n\n{table}\n\n</div>\n\n<small>{caption}</small>\n'
+        )
 
     def quality(self, exp: str | None, lang: str) -> str:
         result, notice = self._load(exp, lang)

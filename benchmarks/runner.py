@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import importlib
-import json
 import multiprocessing as mp
 import os
 import resource
@@ -28,14 +26,17 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks import cache
 from benchmarks import results as results_mod
 from benchmarks.experiments import Experiment, get_profile
 from benchmarks.harness import LatencyStats, MeasureSettings, PairedSpeedup, measure_round, warm_up
-from benchmarks.machine import machine_card, package_versions
+from benchmarks.machine import machine_card
 from benchmarks.results import ExperimentResult
 
-PACKAGE_DIR = Path(__file__).resolve().parent
 PAUSE_BETWEEN_ROUNDS_S = 0.02  # lets the previous worker's spinning threads go idle
+# A point whose per-call latencies vary more than this (coefficient of variation)
+# is measured again once; if it stays above, the page flags it as noisy.
+NOISY_CV = 0.25
 
 
 class WorkerError(RuntimeError):
@@ -147,26 +148,6 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def source_digest() -> str:
-    """Digest of the pipeline code and data that every experiment depends on."""
-    digest = hashlib.sha256()
-    for path in sorted(PACKAGE_DIR.rglob("*")):
-        if path.suffix in (".py", ".txt") and "__pycache__" not in path.parts:
-            digest.update(str(path.relative_to(PACKAGE_DIR)).encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-def cache_key(exp: Experiment, profile: str, card: dict[str, Any]) -> str:
-    key = {
-        "config": exp.config(profile),
-        "source": source_digest(),
-        "packages": package_versions(),
-        "machine": card["machine_id"],
-    }
-    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
-
-
 def _prepare_main(conn: Connection, name: str) -> None:
     """Train or verify a workload in a process of its own (training imports torch)."""
     try:
@@ -203,9 +184,10 @@ def run_experiment(
         experiment=exp.name,
         status="ok",
         profile=profile,
-        config={**exp.config(profile), "threads": threads},
+        config={**exp.config(profile), "threads": threads, "noisy_cv": NOISY_CV},
         machine=card,
-        cache_key=cache_key(exp, profile, card),
+        cache_key=cache.key_of(inputs := cache.cache_inputs(exp, profile, card)),
+        cache_inputs=inputs,
         started=started,
     )
     workers: list[Worker] = []
@@ -235,23 +217,22 @@ def run_experiment(
             result.variants[worker.name]["quality"] = metrics
 
         for point in exp.points(profile):
-            rounds: dict[str, list[list[float]]] = {w.name: [] for w in workers}
             for worker in workers:
                 worker.request("point", point)
-            for _ in range(prof.settings.rounds):
-                for worker in workers:
-                    if time.monotonic() > deadline:
-                        raise WorkerError(f"experiment ran past its {prof.timeout_s:.0f} s limit (timeout)")
-                    rounds[worker.name].append(worker.request("round"))
-                    time.sleep(PAUSE_BETWEEN_ROUNDS_S)
-            result.points.append(_summarise_point(point, rounds, exp.baseline.name))
-            progress(
-                f"  {_point_label(point)}: "
-                + ", ".join(
-                    f"{name} p50 {row['latency']['p50']:.3g} ms"
-                    for name, row in result.points[-1]["variants"].items()
-                )
-            )
+            for attempt in (1, 2):
+                rounds = _measure_point(workers, prof.settings.rounds, deadline, prof.timeout_s)
+                summary = _summarise_point(point, rounds, exp.baseline.name)
+                cvs = {name: row["latency"]["cv"] for name, row in summary["variants"].items()}
+                noisy = sorted(name for name, cv in cvs.items() if cv > NOISY_CV)
+                if not noisy:
+                    break
+                if attempt == 1:
+                    progress(f"  {_point_label(point)}: noisy ({', '.join(noisy)}), measuring again")
+            summary["attempts"] = attempt
+            summary["noisy"] = noisy
+            result.points.append(summary)
+            p50s = (f"{name} p50 {row['latency']['p50']:.3g} ms" for name, row in summary["variants"].items())
+            progress(f"  {_point_label(point)}: " + ", ".join(p50s))
         for worker in workers:
             result.variants[worker.name]["memory"] = worker.request("stop")
     except Exception as exc:
@@ -263,6 +244,20 @@ def run_experiment(
             worker.close()
     result.duration_s = time.perf_counter() - t0
     return result
+
+
+def _measure_point(
+    workers: list[Worker], n_rounds: int, deadline: float, timeout_s: float
+) -> dict[str, list[list[float]]]:
+    """Interleaved rounds: baseline, candidate, ..., baseline, candidate, ..."""
+    rounds: dict[str, list[list[float]]] = {w.name: [] for w in workers}
+    for _ in range(n_rounds):
+        for worker in workers:
+            if time.monotonic() > deadline:
+                raise WorkerError(f"experiment ran past its {timeout_s:.0f} s limit (timeout)")
+            rounds[worker.name].append(worker.request("round"))
+            time.sleep(PAUSE_BETWEEN_ROUNDS_S)
+    return rounds
 
 
 def _workload_quality(workload: str, outputs: np.ndarray, reference: np.ndarray) -> dict[str, float]:
@@ -292,12 +287,32 @@ def _summarise_point(
     return {"params": point, "variants": variants}
 
 
-def is_up_to_date(exp: Experiment, profile: str, card: dict[str, Any], directory: Path) -> bool:
+def state(exp: Experiment, profile: str, card: dict[str, Any], directory: Path) -> tuple[str, list[str]]:
+    """up-to-date, stale, failed, skipped, not-run or unreadable, with the reasons."""
     try:
-        stored, _ = results_mod.load_experiment(exp.name, directory)
+        stored, failure = results_mod.load_experiment(exp.name, directory)
+    except results_mod.ResultsError as exc:
+        return "unreadable", [str(exc)]
+    if stored is None:
+        return "not-run", []
+    if stored.status != "ok":
+        return stored.status, [stored.reason or ""]
+    reasons = cache.stale_reasons(stored, cache.cache_inputs(exp, profile, card))
+    if reasons:
+        return "stale", reasons
+    if failure is not None:
+        return "up-to-date", [f"a later run failed: {failure.reason}"]
+    return "up-to-date", []
+
+
+def _estimate_s(exp: Experiment, directory: Path) -> float | None:
+    """How long the experiment took last time, if it ever ran here."""
+    try:
+        stored, failure = results_mod.load_experiment(exp.name, directory)
     except results_mod.ResultsError:
-        return False
-    return stored is not None and stored.status == "ok" and stored.cache_key == cache_key(exp, profile, card)
+        return None
+    last = failure or stored
+    return last.duration_s if last is not None and last.duration_s > 0 else None
 
 
 def run_all(
@@ -312,16 +327,23 @@ def run_all(
     directory = directory or results_mod.results_dir()
     card = machine_card()
     outcomes = []
-    for i, exp in enumerate(experiments, 1):
-        if not force and is_up_to_date(exp, profile, card, directory):
-            progress(f"[{i}/{len(experiments)}] {exp.name}: up to date")
+    todo = []
+    for exp in experiments:
+        up_to_date = state(exp, profile, card, directory)[0] == "up-to-date"
+        todo.append((exp, force or not up_to_date, _estimate_s(exp, directory)))
+    remaining = sum(est or 0 for _, run, est in todo if run)
+    for i, (exp, run, estimate) in enumerate(todo, 1):
+        tag = f"[{i}/{len(todo)}] {exp.name}"
+        if not run:
+            progress(f"{tag}: up to date")
             outcomes.append((exp, "up-to-date", None))
             continue
-        progress(f"[{i}/{len(experiments)}] {exp.name} (profile {profile}) ...")
+        guess = f", about {estimate:.0f} s, {remaining / 60:.1f} min left in all" if estimate else ""
+        progress(f"{tag} (profile {profile}{guess}) ...")
         result = run_experiment(exp, profile, card, progress)
+        remaining = max(0.0, remaining - (estimate or 0))
         path = results_mod.save(result, directory)
         note = f": {result.reason}" if result.reason else ""
-        took = f"{result.duration_s:.1f} s"
-        progress(f"[{i}/{len(experiments)}] {exp.name}: {result.status} in {took}{note} -> {path}")
+        progress(f"{tag}: {result.status} in {result.duration_s:.1f} s{note} -> {path}")
         outcomes.append((exp, result.status, path))
     return outcomes

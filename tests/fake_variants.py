@@ -18,3 +18,27 @@ def build_raising(workload, options, threads, workdir):
 
 def build_hanging(workload, options, threads, workdir):
     time.sleep(3600)
+
+
+def build_killed(workload, options, threads, workdir):
+    """Dies as the kernel's out-of-memory killer would make it."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def build_jittery(workload, options, threads, workdir):
+    """Calls whose latency swings by 10x: a measurement that stays noisy."""
+    import itertools
+
+    import numpy as np
+
+    from benchmarks.engines import Variant
+
+    pattern = itertools.cycle([0.0005, 0.0005, 0.0005, 0.008])
+
+    def bind(inputs):
+        return lambda: time.sleep(next(pattern))
+
+    def predict(inputs):
+        return np.zeros((len(inputs["images"]), 10), dtype=np.float32)
+
+    return Variant(bind, predict, {"engine": "sleep"}, {})

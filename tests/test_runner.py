@@ -22,13 +22,16 @@ def experiment(name: str, builder: str) -> Experiment:
 
 def test_crash_is_recorded_as_failed_and_others_still_run(tmp_path, cache_dir):
     crashing = experiment("test/crash", "tests.fake_variants:build_crashing")
+    killed = experiment("test/killed", "tests.fake_variants:build_killed")
     raising = experiment("test/raise", "tests.fake_variants:build_raising")
     good = experiment("test/good", "benchmarks.engines:build_pytorch_eager")
-    outcomes = run_all([crashing, raising, good], "toy", tmp_path, progress=lambda _: None)
-    assert [status for _, status, _ in outcomes] == ["failed", "failed", "ok"]
+    outcomes = run_all([crashing, killed, raising, good], "toy", tmp_path, progress=lambda _: None)
+    assert [status for _, status, _ in outcomes] == ["failed", "failed", "failed", "ok"]
 
     crash, _ = results.load_experiment("test/crash", tmp_path)
     assert crash.status == "failed" and "SIGSEGV" in crash.reason
+    oom, _ = results.load_experiment("test/killed", tmp_path)
+    assert "killed by signal SIGKILL" in oom.reason
     raised, _ = results.load_experiment("test/raise", tmp_path)
     assert "cannot be built here" in raised.reason
     ok, _ = results.load_experiment("test/good", tmp_path)
@@ -61,3 +64,14 @@ def test_unknown_profile_is_refused(tmp_path):
 
     with pytest.raises(UnknownProfileError, match="unknown profile"):
         run_all([], "huge", tmp_path)
+
+
+def test_noisy_point_is_measured_again_and_flagged(tmp_path, cache_dir):
+    jittery = experiment("test/jitter", "tests.fake_variants:build_jittery")
+    lines: list[str] = []
+    run_all([jittery], "toy", tmp_path, progress=lines.append)
+    stored, _ = results.load_experiment("test/jitter", tmp_path)
+    point = stored.points[0]
+    assert point["attempts"] == 2 and "candidate" in point["noisy"]
+    assert point["variants"]["candidate"]["latency"]["cv"] > stored.config["noisy_cv"]
+    assert any("measuring again" in line for line in lines)

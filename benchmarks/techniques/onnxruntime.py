@@ -7,12 +7,14 @@ from benchmarks.experiments import Experiment, VariantSpec
 PYTORCH_EAGER = VariantSpec(
     "pytorch-eager", "PyTorch eager FP32", "PyTorch eager FP32", "benchmarks.engines:build_pytorch_eager"
 )
+ORT_PACKAGES = ("onnxruntime", "onnx", "onnxscript")
 ORT_ALL = VariantSpec(
     "onnxruntime",
     "ONNX Runtime FP32 (all graph optimisations)",
     "ONNX Runtime FP32(全部图优化)",
     "benchmarks.engines:build_onnxruntime",
     {"opt_level": "all"},
+    ORT_PACKAGES,
 )
 
 # Basic optimisations only (constant folding, redundant-node removal): a control
@@ -23,6 +25,7 @@ ORT_BASIC = VariantSpec(
     "ONNX Runtime FP32(仅基础图优化)",
     "benchmarks.engines:build_onnxruntime",
     {"opt_level": "basic"},
+    ORT_PACKAGES,
 )
 
 

