@@ -24,6 +24,11 @@ MARKER = re.compile(r"<!--\s*bench:(?P<kind>[a-z-]+)(?:\s+(?P<arg>[^\s>]+))?\s*-
 TEXT: dict[str, dict[str, str]] = {
     "en": {
         "noisy": "⚠ noisy: the coefficient of variation stayed above {threshold} after one repeat",
+        "this_build": "this build",
+        "release": "release",
+        "no_archive": "No earlier release archived here",
+        "no_archive_body": "Release builds download the results of earlier releases into `archive/`; "
+        "this build found none, so only its own figures are shown.",
         "not_measured": "Not measured in this build",
         "not_measured_body": "No results for `{exp}` were written by this build. Run `make site`, or "
         "`python -m benchmarks run {exp}`, then rebuild.",
@@ -72,6 +77,11 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "zh": {
         "noisy": "⚠ 噪声大:重测一次后变异系数仍高于 {threshold}",
+        "this_build": "本次构建",
+        "release": "版本",
+        "no_archive": "此处没有存档的早期版本",
+        "no_archive_body": "发布构建会把早期版本的结果下载到 `archive/`;"
+        "本次构建没有找到,因此只显示本次构建的数据。",
         "not_measured": "本次构建未测量",
         "not_measured_body": "本次构建没有写出 `{exp}` 的结果。请运行 `make site` 或 "
         "`python -m benchmarks run {exp}` 后重新构建。",
@@ -176,8 +186,9 @@ def _labels(result: ExperimentResult, lang: str) -> dict[str, str]:
 class Renderer:
     """Turns markers into Markdown; one instance per build, reading one results folder."""
 
-    def __init__(self, directory: Path | None = None) -> None:
+    def __init__(self, directory: Path | None = None, archive: Path | None = None) -> None:
         self.directory = directory or results_mod.results_dir()
+        self.archive = archive or results_mod.archive_dir()
         self.experiments = all_experiments()
         self.kinds: dict[str, Callable[[str | None, str], str]] = {
             "table": self.table,
@@ -185,6 +196,7 @@ class Renderer:
             "speedup": self.speedup_chart,
             "quality": self.quality,
             "machine": self.machine,
+            "releases": self.releases,
         }
         self.charts = 0
 
@@ -415,3 +427,45 @@ class Renderer:
                 markdown_table(pd.DataFrame(rows, columns=[_t(lang, "machine"), card["machine_id"]]))
             )
         return "\n\n".join(blocks) + "\n"
+
+    def releases(self, exp: str | None, lang: str) -> str:
+        """The experiment across archived releases and this build, speed beside quality."""
+        current, notice = self._load(exp, lang)
+        assert exp is not None
+        versions: list[tuple[str, ExperimentResult]] = []
+        if self.archive.is_dir():
+            for folder in sorted(p for p in self.archive.iterdir() if p.is_dir()):
+                try:
+                    stored, _ = results_mod.load_experiment(exp, folder)
+                except results_mod.ResultsError as exc:
+                    raise MarkerError(f"archived release {folder.name}: {exc}") from exc
+                if stored is not None and stored.status == "ok":
+                    versions.append((folder.name, stored))
+        if current is not None:
+            versions.append((_t(lang, "this_build"), current))
+        if not versions:
+            return notice
+        if len(versions) == 1 and current is not None:
+            notice += _admonition("info", _t(lang, "no_archive"), _t(lang, "no_archive_body"))
+        rows = []
+        for version, result in versions:
+            for point in result.points:
+                for name, entry in point["variants"].items():
+                    speed = entry.get("speedup")
+                    rows.append(
+                        {
+                            _t(lang, "release"): version,
+                            _t(lang, "point"): _point_label(point["params"], lang),
+                            _t(lang, "variant"): f"`{name}`",
+                            _t(lang, "p50"): fmt(entry["latency"]["p50"]),
+                            _t(lang, "speedup"): f"{speed['median']:.2f}×" if speed else _t(lang, "baseline"),
+                            **{
+                                _t(lang, key): _metric(key, value)
+                                for key, value in result.variants[name].get("quality", {}).items()
+                                if key in HEADLINE_METRICS
+                            },
+                            _t(lang, "commit"): f"`{result.machine.get('commit', '?')}`",
+                        }
+                    )
+        table = markdown_table(pd.DataFrame(rows))
+        return f'{notice}\n<div class="bench-table" markdown>\n\n{table}\n\n</div>\n'

@@ -23,6 +23,11 @@ def results_dir() -> Path:
     return Path(os.environ.get("BENCH_RESULTS_DIR", REPO_ROOT / "results"))
 
 
+def archive_dir() -> Path:
+    """Results of earlier releases, one folder per release (``archive/v1.0/*.json``)."""
+    return Path(os.environ.get("BENCH_ARCHIVE_DIR", REPO_ROOT / "archive"))
+
+
 @dataclass
 class ExperimentResult:
     experiment: str

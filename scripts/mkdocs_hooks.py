@@ -7,6 +7,7 @@ Plugin-specific glue lives here and only here; pages stay plain Markdown with
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 from pathlib import Path
 
@@ -35,6 +36,7 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     global _renderer
     _renderer = Renderer()
     config.extra["build"] = {
+        "version": os.environ.get("SITE_VERSION", "").strip() or None,
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": git_commit(),
     }

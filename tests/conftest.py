@@ -44,12 +44,18 @@ def toy_results(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Pa
 
 
 def build_site(
-    results: Path, destination: Path, config: Path = REPO / "mkdocs.yml"
+    results: Path, destination: Path, config: Path = REPO / "mkdocs.yml", env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
     return subprocess.run(
         [str(BIN / "mkdocs"), "build", "--strict", "-f", str(config), "-d", str(destination)],
         cwd=REPO,
-        env={**os.environ, "BENCH_RESULTS_DIR": str(results), "NO_MKDOCS_2_WARNING": "1"},
+        env={
+            **os.environ,
+            "BENCH_RESULTS_DIR": str(results),
+            "BENCH_ARCHIVE_DIR": str(destination.parent / "no-archive"),
+            "NO_MKDOCS_2_WARNING": "1",
+            **(env or {}),
+        },
         capture_output=True,
         text=True,
         timeout=300,

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import REPO, build_site
 
-PAGES = ["index.html", "onnxruntime.html"]
+PAGES = ["index.html", "onnxruntime.html", "releases.html"]
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -109,3 +109,22 @@ def test_plotly_bundle_matches_package(built_site):
 
     shipped = Path(plotly.__file__).parent / "package_data/plotly.min.js"
     assert (built_site / "assets/javascripts/plotly.min.js").read_bytes() == shipped.read_bytes()
+
+
+def test_release_version_and_earlier_releases_shown(tmp_path, toy_results):
+    archive = tmp_path / "archive"
+    shutil.copytree(toy_results, archive / "v0.1.0")
+    proc = build_site(
+        toy_results, tmp_path / "site", env={"BENCH_ARCHIVE_DIR": str(archive), "SITE_VERSION": "v0.2.0"}
+    )
+    assert proc.returncode == 0, proc.stderr
+    page = (tmp_path / "site/releases.html").read_text()
+    assert "v0.1.0" in page and "this build" in page
+    assert "Release <strong>v0.2.0</strong>" in page
+    zh = (tmp_path / "site/zh/releases.html").read_text()
+    assert "本次构建" in zh and "版本 <strong>v0.2.0</strong>" in zh
+
+
+def test_without_archive_the_page_says_so(built_site):
+    page = (built_site / "releases.html").read_text()
+    assert "No earlier release archived here" in page and "this build" in page
