@@ -23,7 +23,7 @@ MARKER = re.compile(r"<!--\s*bench:(?P<kind>[a-z-]+)(?:\s+(?P<arg>[^\s>]+))?\s*-
 
 TEXT: dict[str, dict[str, str]] = {
     "en": {
-        "noisy": "⚠ noisy: the coefficient of variation stayed above {threshold} after one repeat",
+        "noisy": "⚠ noisy: the median varied by more than {threshold} between rounds, even after one repeat",
         "this_build": "this build",
         "release": "release",
         "no_archive": "No earlier release archived here",
@@ -76,7 +76,7 @@ TEXT: dict[str, dict[str, str]] = {
         "nn_top10_overlap": "top-10 neighbour overlap",
     },
     "zh": {
-        "noisy": "⚠ 噪声大:重测一次后变异系数仍高于 {threshold}",
+        "noisy": "⚠ 噪声大:重测一次后,各轮中位数的变异系数仍高于 {threshold}",
         "this_build": "本次构建",
         "release": "版本",
         "no_archive": "此处没有存档的早期版本",

@@ -34,9 +34,11 @@ from benchmarks.machine import machine_card
 from benchmarks.results import ExperimentResult
 
 PAUSE_BETWEEN_ROUNDS_S = 0.02  # lets the previous worker's spinning threads go idle
-# A point whose per-call latencies vary more than this (coefficient of variation)
-# is measured again once; if it stays above, the page flags it as noisy.
-NOISY_CV = 0.25
+# A point whose per-round medians vary more than this (their coefficient of
+# variation) is measured again once; if it stays above, the page flags it as noisy.
+# Per-call CV is reported too, but heavy tails of sub-millisecond calls make it a
+# poor judge of whether the median itself is stable.
+NOISY_CV = 0.10
 
 
 class WorkerError(RuntimeError):
@@ -117,7 +119,9 @@ class Worker:
             raise WorkerError(f"{self.role} {self.name}: {payload}")
         return payload
 
-    def close(self) -> None:
+    def close(self, grace_s: float = 0.0) -> None:
+        """Let a worker that was told to stop exit by itself; kill one that is stuck."""
+        self.process.join(grace_s)
         if self.process.is_alive():
             self.process.kill()
         self.process.join(5)
@@ -169,7 +173,7 @@ def _prepare_workload(name: str, timeout_s: float) -> dict[str, Any]:
     try:
         return worker.receive()
     finally:
-        worker.close()
+        worker.close(grace_s=10)
 
 
 def run_experiment(
@@ -222,7 +226,7 @@ def run_experiment(
             for attempt in (1, 2):
                 rounds = _measure_point(workers, prof.settings.rounds, deadline, prof.timeout_s)
                 summary = _summarise_point(point, rounds, exp.baseline.name)
-                cvs = {name: row["latency"]["cv"] for name, row in summary["variants"].items()}
+                cvs = {name: row["round_cv"] for name, row in summary["variants"].items()}
                 noisy = sorted(name for name, cv in cvs.items() if cv > NOISY_CV)
                 if not noisy:
                     break
@@ -235,6 +239,7 @@ def run_experiment(
             progress(f"  {_point_label(point)}: " + ", ".join(p50s))
         for worker in workers:
             result.variants[worker.name]["memory"] = worker.request("stop")
+            worker.close(grace_s=10)
     except Exception as exc:
         result.status = "failed"
         result.reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -276,9 +281,11 @@ def _summarise_point(
     variants = {}
     for name, per_round in rounds.items():
         stats = LatencyStats.from_values([x for r in per_round for x in r])
+        medians = [statistics.median(r) for r in per_round]
         entry: dict[str, Any] = {
             "latency": stats.to_dict(),
-            "round_medians": [statistics.median(r) for r in per_round],
+            "round_medians": medians,
+            "round_cv": statistics.stdev(medians) / statistics.mean(medians) if len(medians) > 1 else 0.0,
             "throughput_per_s": point.get("batch", 1) * 1000.0 / stats.p50,
         }
         if name != baseline:

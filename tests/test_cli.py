@@ -36,8 +36,13 @@ def test_minilm_onnx_keeps_fidelity(toy_results):
 
 
 def test_list_and_show(toy_results):
-    listed = run_cli("list", env={"BENCH_RESULTS_DIR": str(toy_results)})
-    assert listed.returncode == 0 and "onnxruntime/minilm" in listed.stdout and "ok (toy" in listed.stdout
+    listed = run_cli("list", "--profile", "toy", env={"BENCH_RESULTS_DIR": str(toy_results)})
+    assert listed.returncode == 0
+    assert "onnxruntime/minilm           minilm       up-to-date" in listed.stdout
+    # the same results are stale for another profile, and list says why
+    assert (
+        "stale: profile toy -> default" in run_cli("list", env={"BENCH_RESULTS_DIR": str(toy_results)}).stdout
+    )
     shown = run_cli("show", "onnxruntime/digits-cnn", env={"BENCH_RESULTS_DIR": str(toy_results)})
     assert shown.returncode == 0 and '"status": "ok"' in shown.stdout
 
@@ -61,8 +66,8 @@ def test_corrupt_results_file(tmp_path, toy_results):
     proc = run_cli("show", "onnxruntime/digits-cnn", env={"BENCH_RESULTS_DIR": str(tmp_path)})
     assert proc.returncode == 2 and "not a readable results file" in proc.stderr
     assert corrupt.read_text() == '{"schema_version": 1, "status": "ok"'
-    listed = run_cli("list", env={"BENCH_RESULTS_DIR": str(tmp_path)})
-    assert "unreadable" in listed.stdout and "ok (toy" in listed.stdout
+    listed = run_cli("list", "--profile", "toy", env={"BENCH_RESULTS_DIR": str(tmp_path)})
+    assert "digits-cnn   unreadable: " in listed.stdout and "minilm       up-to-date" in listed.stdout
 
 
 def test_tampered_model_fails_run_and_keeps_earlier_result(tmp_path, toy_results, cache_dir):

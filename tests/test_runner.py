@@ -73,5 +73,5 @@ def test_noisy_point_is_measured_again_and_flagged(tmp_path, cache_dir):
     stored, _ = results.load_experiment("test/jitter", tmp_path)
     point = stored.points[0]
     assert point["attempts"] == 2 and "candidate" in point["noisy"]
-    assert point["variants"]["candidate"]["latency"]["cv"] > stored.config["noisy_cv"]
+    assert point["variants"]["candidate"]["round_cv"] > stored.config["noisy_cv"]
     assert any("measuring again" in line for line in lines)

@@ -44,7 +44,7 @@ EXPERIMENTS = [
         grids={
             "toy": _grid((1, 2), (16,)),
             "default": _grid((1, 8), (32, 128)),
-            "full": _grid((1, 4, 16, 64), (16, 64, 128, 256)),
+            "full": _grid((1, 4, 16, 32), (16, 64, 128, 256)),
         },
     ),
     Experiment(
