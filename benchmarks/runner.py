@@ -220,7 +220,9 @@ def run_experiment(
             metrics = _workload_quality(exp.workload, outputs, reference)
             result.variants[worker.name]["quality"] = metrics
 
-        for point in exp.points(profile):
+        points = exp.points(profile)
+        for index, point in enumerate(points, 1):
+            label = f"[{index}/{len(points)}] {_point_label(point)}"
             for worker in workers:
                 worker.request("point", point)
             for attempt in (1, 2):
@@ -231,12 +233,14 @@ def run_experiment(
                 if not noisy:
                     break
                 if attempt == 1:
-                    progress(f"  {_point_label(point)}: noisy ({', '.join(noisy)}), measuring again")
+                    progress(f"  {label}: noisy ({', '.join(noisy)}), measuring again")
             summary["attempts"] = attempt
             summary["noisy"] = noisy
             result.points.append(summary)
             p50s = (f"{name} p50 {row['latency']['p50']:.3g} ms" for name, row in summary["variants"].items())
-            progress(f"  {_point_label(point)}: " + ", ".join(p50s))
+            elapsed = time.perf_counter() - t0
+            left = elapsed / index * (len(points) - index)  # a rough guess: later points are often larger
+            progress(f"  {label}: " + ", ".join(p50s) + (f" (about {left:.0f} s left)" if left else ""))
         for worker in workers:
             result.variants[worker.name]["memory"] = worker.request("stop")
             worker.close(grace_s=10)
