@@ -117,7 +117,7 @@ def test_corrupt_cached_weights_are_rebuilt(cache_dir):
 def test_interrupted_run_keeps_finished_results_and_resumes(tmp_path, toy_results):
     finished = toy_results / "onnxruntime__digits-cnn.json"
     (tmp_path / finished.name).write_bytes(finished.read_bytes())
-    env = {**os.environ, "BENCH_RESULTS_DIR": str(tmp_path)}
+    env = {**os.environ, "BENCH_RESULTS_DIR": str(tmp_path), "PYTHONUNBUFFERED": "1"}
     args = [
         sys.executable,
         "-m",
@@ -137,11 +137,16 @@ def test_interrupted_run_keeps_finished_results_and_resumes(tmp_path, toy_result
         text=True,
         start_new_session=True,
     )
-    time.sleep(8)  # inside the MiniLM experiment: its workers are loading or measuring
-    assert proc.poll() is None, proc.communicate()
+    seen = []
+    for line in proc.stdout:  # wait until the MiniLM experiment has started
+        seen.append(line)
+        if line.startswith("[2/2] onnxruntime/minilm (profile"):
+            break
+    time.sleep(3)  # its workers are loading the model or measuring
+    assert proc.poll() is None, "".join(seen)
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, out + err
+    assert proc.returncode == 130, "".join(seen) + out + err
     assert "interrupted" in err
     assert (tmp_path / finished.name).read_bytes() == finished.read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == [finished.name]  # nothing half-written
