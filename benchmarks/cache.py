@@ -32,12 +32,12 @@ def _module_file(name: str) -> Path | None:
 
 
 def source_files(exp: Experiment) -> list[Path]:
-    modules = [*SHARED_MODULES, f"benchmarks.techniques.{exp.technique}", WORKLOADS.get(exp.workload, "")]
+    workload = WORKLOADS.get(exp.workload, "")
+    modules = [*SHARED_MODULES, f"benchmarks.techniques.{exp.technique}", workload]
     modules += [v.builder.partition(":")[0] for v in exp.variants]
     files = {f for m in modules if m and (f := _module_file(m)) is not None}
-    workload_file = _module_file(WORKLOADS.get(exp.workload, "")) if exp.workload in WORKLOADS else None
-    if workload_file is not None:  # data a workload reads lives beside it
-        files |= set((workload_file.parent / "data").glob("*"))
+    if workload and (workload_file := _module_file(workload)) is not None:
+        files |= set((workload_file.parent / "data").glob("*"))  # data a workload reads lives beside it
     return sorted(files)
 
 

@@ -343,53 +343,53 @@ class Renderer:
         )
         return f'<div class="bench-chart" markdown="0">\n{div}\n</div>'
 
-    def latency_chart(self, exp: str | None, lang: str) -> str:
+    def _grouped_bars(
+        self,
+        exp: str | None,
+        lang: str,
+        kind: str,
+        value: Callable[[dict[str, Any]], tuple[float, float, float]],
+        with_baseline: bool,
+    ) -> tuple[ExperimentResult | None, go.Figure | None, str]:
+        """One bar per point and variant; ``value(entry)`` gives (height, error below, error above)."""
         result, notice = self._load(exp, lang)
         if result is None:
-            return notice
-        labels = _labels(result, lang)
+            return None, None, notice
         fig = go.Figure()
-        for name, label in labels.items():
-            xs, p50, p90 = [], [], []
-            for point in result.points:
-                lat = point["variants"][name]["latency"]
-                xs.append(_point_label(point["params"], lang))
-                p50.append(lat["p50"])
-                p90.append(lat["p90"] - lat["p50"])
+        for name, label in _labels(result, lang).items():
+            if name == result.config["baseline"] and not with_baseline:
+                continue
+            xs = [_point_label(point["params"], lang) for point in result.points]
+            ys, below, above = zip(*(value(point["variants"][name]) for point in result.points), strict=True)
             fig.add_bar(
                 name=label,
                 x=xs,
-                y=p50,
+                y=list(ys),
                 marker_color=self._colour(result, name),
-                error_y={"type": "data", "array": p90, "symmetric": False, "arrayminus": [0] * len(p90)},
+                error_y={"type": "data", "array": list(above), "arrayminus": list(below), "symmetric": False},
             )
-        fig.update_layout(barmode="group", yaxis_title=_t(lang, "latency_axis"))
+        fig.update_layout(barmode="group", yaxis_title=_t(lang, f"{kind}_axis"))
+        return result, fig, notice
+
+    def latency_chart(self, exp: str | None, lang: str) -> str:
+        def p50_to_p90(entry: dict[str, Any]) -> tuple[float, float, float]:
+            lat = entry["latency"]
+            return lat["p50"], 0.0, lat["p90"] - lat["p50"]
+
+        result, fig, notice = self._grouped_bars(exp, lang, "latency", p50_to_p90, with_baseline=True)
+        if result is None or fig is None:
+            return notice
         return notice + self._chart_html(fig, f"chart-latency-{result.experiment.replace('/', '-')}-{lang}")
 
     def speedup_chart(self, exp: str | None, lang: str) -> str:
-        result, notice = self._load(exp, lang)
-        if result is None:
+        def with_ci(entry: dict[str, Any]) -> tuple[float, float, float]:
+            speed = entry["speedup"]
+            return speed["median"], speed["median"] - speed["ci_low"], speed["ci_high"] - speed["median"]
+
+        result, fig, notice = self._grouped_bars(exp, lang, "speedup", with_ci, with_baseline=False)
+        if result is None or fig is None:
             return notice
-        fig = go.Figure()
-        for name, label in _labels(result, lang).items():
-            if name == result.config["baseline"]:
-                continue
-            xs, ys, lo, hi = [], [], [], []
-            for point in result.points:
-                speed = point["variants"][name]["speedup"]
-                xs.append(_point_label(point["params"], lang))
-                ys.append(speed["median"])
-                lo.append(speed["median"] - speed["ci_low"])
-                hi.append(speed["ci_high"] - speed["median"])
-            fig.add_bar(
-                name=label,
-                x=xs,
-                y=ys,
-                marker_color=self._colour(result, name),
-                error_y={"type": "data", "array": hi, "arrayminus": lo},
-            )
         fig.add_hline(y=1.0, line_dash="dot")
-        fig.update_layout(barmode="group", yaxis_title=_t(lang, "speedup_axis"))
         return notice + self._chart_html(fig, f"chart-speedup-{result.experiment.replace('/', '-')}-{lang}")
 
     def machine(self, arg: str | None, lang: str) -> str:

@@ -139,13 +139,16 @@ def _exit_cause(code: int | None) -> str:
     return f"exit code {code}"
 
 
-def _start_worker(name: str, spec: dict[str, Any], timeout_s: float) -> Worker:
+def _start_worker(
+    name: str, target: Callable[..., None], arg: Any, timeout_s: float, role: str = "variant"
+) -> Worker:
+    """A spawned process that answers over a pipe: ``target(conn, arg)``."""
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
-    process = ctx.Process(target=_worker_main, args=(child, spec), name=f"bench-{name}", daemon=True)
+    process = ctx.Process(target=target, args=(child, arg), name=f"bench-{name}", daemon=True)
     process.start()
     child.close()
-    return Worker(name, process, parent, timeout_s)
+    return Worker(name, process, parent, timeout_s, role)
 
 
 def usable_cores() -> int:
@@ -164,12 +167,7 @@ def _prepare_main(conn: Connection, name: str) -> None:
 
 
 def _prepare_workload(name: str, timeout_s: float) -> dict[str, Any]:
-    ctx = mp.get_context("spawn")
-    parent, child = ctx.Pipe()
-    process = ctx.Process(target=_prepare_main, args=(child, name), name=f"prepare-{name}", daemon=True)
-    process.start()
-    child.close()
-    worker = Worker(name, process, parent, timeout_s, role="preparing workload")
+    worker = _start_worker(name, _prepare_main, name, timeout_s, role="preparing workload")
     try:
         return worker.receive()
     finally:
@@ -206,7 +204,7 @@ def run_experiment(
                 "threads": threads,
                 "settings": prof.settings.__dict__,
             }
-            workers.append(_start_worker(spec.name, worker_spec, prof.timeout_s))
+            workers.append(_start_worker(spec.name, _worker_main, worker_spec, prof.timeout_s))
         for worker in workers:
             ready = worker.receive()
             result.variants[worker.name] = {"info": ready["info"]}
