@@ -39,6 +39,20 @@ def build_pytorch_eager(workload: ModuleType, options: dict, threads: int, workd
     start = time.perf_counter()
     model = workload.torch_model()
     load_s = time.perf_counter() - start
+    return torch_variant(model, {"load_s": load_s})
+
+
+def torch_variant(model: Any, one_time_costs: dict[str, float], **info: Any) -> Variant:
+    """Any eager PyTorch module as a variant: the baseline, or a pruned, factorised or distilled model.
+
+    ``info`` adds what the variant did (method, sparsity, rank, ...) to the record;
+    the model's size (see ``model_stats``) is recorded for every variant.
+    """
+    import torch
+
+    from benchmarks.model_stats import model_size
+
+    model.eval()
 
     def bind(inputs: dict[str, np.ndarray]) -> Callable[[], Any]:
         tensors = {k: torch.from_numpy(v) for k, v in inputs.items()}
@@ -50,9 +64,9 @@ def build_pytorch_eager(workload: ModuleType, options: dict, threads: int, workd
         return call
 
     def predict(inputs: dict[str, np.ndarray]) -> np.ndarray:
-        return bind(inputs)().numpy()
+        return bind(inputs)().float().numpy()
 
-    info = {
+    record = {
         "engine": "pytorch",
         "mode": "eager",
         "precision": "fp32",
@@ -60,8 +74,10 @@ def build_pytorch_eager(workload: ModuleType, options: dict, threads: int, workd
         "torch_interop_threads": torch.get_num_interop_threads(),
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "mkldnn": torch.backends.mkldnn.is_available(),
+        **model_size(model),
+        **info,
     }
-    return Variant(bind, predict, info, {"load_s": load_s})
+    return Variant(bind, predict, record, one_time_costs)
 
 
 # --8<-- [start:export]

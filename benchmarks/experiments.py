@@ -8,12 +8,18 @@ over a grid of points; each technique module declares its own in
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from dataclasses import dataclass, field
 from typing import Any
 
 from benchmarks.harness import MeasureSettings
 
-TECHNIQUE_MODULES = ("benchmarks.techniques.onnxruntime",)
+
+def technique_modules() -> list[str]:
+    """Every module in ``benchmarks/techniques``: adding a technique is adding a file."""
+    import benchmarks.techniques as package
+
+    return sorted(f"{package.__name__}.{m.name}" for m in pkgutil.iter_modules(package.__path__))
 
 
 class UnknownExperimentError(KeyError):
@@ -78,6 +84,13 @@ class Experiment:
     variants: tuple[VariantSpec, ...]
     grids: dict[str, tuple[dict[str, int], ...]]
     threads: int | None = field(default=None, metadata={"help": "None: all usable cores"})
+    requires: str | None = field(
+        default=None,
+        metadata={
+            "help": "module:function returning why this machine cannot run the experiment "
+            "(then it is recorded as skipped), or None when it can; must not import heavy engines"
+        },
+    )
 
     def __post_init__(self) -> None:
         if len(self.variants) < 2:
@@ -121,7 +134,7 @@ def get_profile(name: str) -> Profile:
 
 def all_experiments() -> dict[str, Experiment]:
     found: dict[str, Experiment] = {}
-    for module_name in TECHNIQUE_MODULES:
+    for module_name in technique_modules():
         for exp in importlib.import_module(module_name).EXPERIMENTS:
             if exp.name in found:
                 raise ValueError(f"experiment {exp.name} is declared twice")

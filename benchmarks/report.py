@@ -165,7 +165,7 @@ def _point_label(params: dict[str, int], lang: str) -> str:
 
 
 # Quality metrics shown in every speed table, next to the figures they qualify.
-HEADLINE_METRICS = ("accuracy", "cosine_mean", "nn_top1_agreement")
+HEADLINE_METRICS = ("accuracy", "cosine_mean", "nn_top1_agreement", "top1_agreement")
 
 
 def _metric(key: str, value: float) -> str:

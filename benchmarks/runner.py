@@ -194,6 +194,11 @@ def run_experiment(
     )
     workers: list[Worker] = []
     deadline = time.monotonic() + prof.timeout_s
+    skip_reason = _skip_reason(exp)
+    if skip_reason:
+        result.status, result.reason = "skipped", skip_reason
+        result.duration_s = time.perf_counter() - t0
+        return result
     try:
         result.one_time_costs["prepare"] = _prepare_workload(exp.workload, prof.timeout_s)
         for spec in exp.variants:
@@ -251,6 +256,13 @@ def run_experiment(
             worker.close()
     result.duration_s = time.perf_counter() - t0
     return result
+
+
+def _skip_reason(exp: Experiment) -> str | None:
+    """Why this machine cannot run the experiment (a missing GPU or library), or None."""
+    if exp.requires is None:
+        return None
+    return _import_builder(exp.requires)()
 
 
 def _measure_point(

@@ -12,7 +12,11 @@ from pathlib import Path
 from types import ModuleType
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-WORKLOADS = {"minilm": "benchmarks.workloads.minilm", "digits-cnn": "benchmarks.workloads.digits_cnn"}
+WORKLOADS = {
+    "minilm": "benchmarks.workloads.minilm",
+    "digits-cnn": "benchmarks.workloads.digits_cnn",
+    "resnet50": "benchmarks.workloads.resnet50",
+}
 
 
 def cache_dir() -> Path:
