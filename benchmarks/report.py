@@ -74,6 +74,16 @@ TEXT: dict[str, dict[str, str]] = {
         "cosine_min": "min cosine to FP32",
         "nn_top1_agreement": "top-1 neighbour agreement",
         "nn_top10_overlap": "top-10 neighbour overlap",
+        "top1_agreement": "top-1 agreement with FP32",
+        "claim": "Claim {claim}",
+        "rule": "Rule",
+        "verdict": "Verdict",
+        "evidence": "Evidence",
+        "holds": "holds",
+        "partly": "partly holds",
+        "does-not-hold": "does not hold",
+        "not-measurable": "not measurable here",
+        "verdict_missing": "Verdict pending: {missing} not measured (or not ok) in this build.",
     },
     "zh": {
         "noisy": "⚠ 噪声大:重测一次后,各轮中位数的变异系数仍高于 {threshold}",
@@ -127,6 +137,16 @@ TEXT: dict[str, dict[str, str]] = {
         "cosine_min": "与 FP32 的最小余弦相似度",
         "nn_top1_agreement": "最近邻 top-1 一致率",
         "nn_top10_overlap": "最近邻 top-10 重合率",
+        "top1_agreement": "与 FP32 的 top-1 一致率",
+        "claim": "论断 {claim}",
+        "rule": "判定规则",
+        "verdict": "结论",
+        "evidence": "依据",
+        "holds": "成立",
+        "partly": "部分成立",
+        "does-not-hold": "不成立",
+        "not-measurable": "本机无法测量",
+        "verdict_missing": "结论待定:本次构建没有 {missing} 的有效结果。",
     },
 }
 
@@ -157,7 +177,8 @@ def fmt(value: float, digits: int = 3) -> str:
 
 
 def _admonition(kind: str, title: str, body: str) -> str:
-    return f'!!! {kind} "{title}"\n\n    {body}\n'
+    indented = "\n".join(f"    {line}" if line else "" for line in body.splitlines())
+    return f'!!! {kind} "{title}"\n\n{indented}\n'
 
 
 def _point_label(params: dict[str, int], lang: str) -> str:
@@ -197,6 +218,7 @@ class Renderer:
             "quality": self.quality,
             "machine": self.machine,
             "releases": self.releases,
+            "verdict": self.verdict,
         }
         self.charts = 0
 
@@ -243,6 +265,37 @@ class Renderer:
         return MARKER.sub(replace, markdown), self.charts
 
     # ---- renderers -------------------------------------------------------------------------
+
+    def verdict(self, claim: str | None, lang: str) -> str:
+        """The claim's rule, and the outcome its judge computes from this build's results."""
+        from benchmarks.verdicts import all_verdicts
+
+        verdicts = all_verdicts()
+        if claim not in verdicts:
+            raise MarkerError(f"no verdict for claim {claim!r}; known: {', '.join(sorted(verdicts))}")
+        check = verdicts[claim]
+        rule = check.rule_zh if lang == "zh" else check.rule
+        title = _t(lang, "claim").format(claim=claim)
+        results: dict[str, ExperimentResult] = {}
+        for exp in check.experiments:
+            try:
+                stored, _ = results_mod.load_experiment(exp, self.directory)
+            except results_mod.ResultsError as exc:
+                raise MarkerError(str(exc)) from exc
+            if stored is not None and stored.status == "ok":
+                results[exp] = stored
+        missing = [exp for exp in check.experiments if exp not in results]
+        body = f"**{_t(lang, 'rule')}:** {rule}\n\n"
+        if missing:
+            text = _t(lang, "verdict_missing").format(missing=", ".join(f"`{m}`" for m in missing))
+            return _admonition("warning", title, body + text)
+        finding = check.judge(results)
+        evidence = finding.evidence_zh if lang == "zh" else finding.evidence
+        kind = {"holds": "success", "partly": "warning", "does-not-hold": "failure"}.get(
+            finding.outcome, "info"
+        )
+        body += f"**{_t(lang, 'verdict')}: {_t(lang, finding.outcome)}.** {_t(lang, 'evidence')}: {evidence}"
+        return _admonition(kind, title, body)
 
     def table(self, exp: str | None, lang: str) -> str:
         result, notice = self._load(exp, lang)
