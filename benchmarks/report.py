@@ -84,6 +84,23 @@ TEXT: dict[str, dict[str, str]] = {
         "does-not-hold": "does not hold",
         "not-measurable": "not measurable here",
         "verdict_missing": "Verdict pending: {missing} not measured (or not ok) in this build.",
+        "verdict_skipped": "{exp} was skipped on this machine: {reason}",
+        "workload": "workload",
+        "technique": "technique",
+        "best_variant": "fastest variant within the quality bar",
+        "quality_bar": "quality bar",
+        "at_point": "measured at",
+        "eager_p50": "PyTorch eager p50 (ms)",
+        "variant_p50": "variant p50 (ms)",
+        "none_within_bar": "none of the measured variants meets the bar",
+        "size_change": "model size vs eager",
+        "verdict_col": "verdict on the article's row",
+        "best_speedup": "best speedup within the quality bar",
+        "fastest_overall": "fastest overall (quality bar ignored)",
+        "downloads": "Download this page's results",
+        "downloads_body": "Every figure above comes from these files, written by this build:",
+        "tradeoff_x": "p50 latency at {point} (ms, log scale)",
+        "figure_missing": "(not measured in this build)",
     },
     "zh": {
         "noisy": "⚠ 噪声大:重测一次后,各轮中位数的变异系数仍高于 {threshold}",
@@ -147,6 +164,23 @@ TEXT: dict[str, dict[str, str]] = {
         "does-not-hold": "不成立",
         "not-measurable": "本机无法测量",
         "verdict_missing": "结论待定:本次构建没有 {missing} 的有效结果。",
+        "verdict_skipped": "{exp} 在本机跳过:{reason}",
+        "workload": "工作负载",
+        "technique": "技术",
+        "best_variant": "满足质量门槛的最快变体",
+        "quality_bar": "质量门槛",
+        "at_point": "测量点",
+        "eager_p50": "PyTorch eager p50(毫秒)",
+        "variant_p50": "该变体 p50(毫秒)",
+        "none_within_bar": "所测变体均未达到质量门槛",
+        "size_change": "模型大小(相对 eager)",
+        "verdict_col": "对文章该行的结论",
+        "best_speedup": "满足质量门槛的最佳加速比",
+        "fastest_overall": "最快变体(不计质量门槛)",
+        "downloads": "下载本页结果",
+        "downloads_body": "上文所有数据都来自本次构建写出的以下文件:",
+        "tradeoff_x": "{point} 的 p50 延迟(毫秒,对数坐标)",
+        "figure_missing": "(本次构建未测量)",
     },
 }
 
@@ -179,6 +213,11 @@ def fmt(value: float, digits: int = 3) -> str:
 def _admonition(kind: str, title: str, body: str) -> str:
     indented = "\n".join(f"    {line}" if line else "" for line in body.splitlines())
     return f'!!! {kind} "{title}"\n\n{indented}\n'
+
+
+def _verdict_box(kind: str, title: str, claim: str, body: str) -> str:
+    """An admonition with a stable id, so the comparison table links to each verdict."""
+    return f'<div id="claim-{claim.lower()}" markdown>\n\n{_admonition(kind, title, body)}\n</div>\n'
 
 
 def _point_label(params: dict[str, int], lang: str) -> str:
@@ -219,8 +258,13 @@ class Renderer:
             "machine": self.machine,
             "releases": self.releases,
             "verdict": self.verdict,
+            "headline": self.headline,
+            "comparison": self.comparison,
+            "tradeoff": self.tradeoff,
+            "figure": self.figure,
         }
         self.charts = 0
+        self.used: set[str] = set()  # experiments a page shows: offered for download
 
     # ---- loading ---------------------------------------------------------------------------
 
@@ -228,6 +272,7 @@ class Renderer:
         """The result to show, or None, and a notice to print above it."""
         if exp is None or exp not in self.experiments:
             raise MarkerError(f"unknown experiment {exp!r}; known: {', '.join(sorted(self.experiments))}")
+        self.used.add(exp)
         try:
             stored, failure = results_mod.load_experiment(exp, self.directory)
         except results_mod.ResultsError as exc:
@@ -255,6 +300,7 @@ class Renderer:
     def render(self, markdown: str, lang: str) -> tuple[str, int]:
         """Replace every marker; returns the new Markdown and how many charts it holds."""
         self.charts = 0
+        self.used = set()
 
         def replace(match: re.Match[str]) -> str:
             kind, arg = match.group("kind"), match.group("arg")
@@ -270,32 +316,28 @@ class Renderer:
         """The claim's rule, and the outcome its judge computes from this build's results."""
         from benchmarks.verdicts import all_verdicts
 
-        verdicts = all_verdicts()
-        if claim not in verdicts:
-            raise MarkerError(f"no verdict for claim {claim!r}; known: {', '.join(sorted(verdicts))}")
-        check = verdicts[claim]
-        rule = check.rule_zh if lang == "zh" else check.rule
+        finding, missing, skipped = self._finding(claim or "")
+        check = all_verdicts()[claim or ""]
         title = _t(lang, "claim").format(claim=claim)
-        results: dict[str, ExperimentResult] = {}
-        for exp in check.experiments:
-            try:
-                stored, _ = results_mod.load_experiment(exp, self.directory)
-            except results_mod.ResultsError as exc:
-                raise MarkerError(str(exc)) from exc
-            if stored is not None and stored.status == "ok":
-                results[exp] = stored
-        missing = [exp for exp in check.experiments if exp not in results]
-        body = f"**{_t(lang, 'rule')}:** {rule}\n\n"
-        if missing:
+        body = f"**{_t(lang, 'rule')}:** {check.rule_zh if lang == 'zh' else check.rule}\n\n"
+        if finding is None and skipped and len(skipped) == len(missing):
+            reasons = " ".join(
+                _t(lang, "verdict_skipped").format(
+                    exp=f"`{r.experiment}`", reason=html.escape(r.reason or "")
+                )
+                for r in skipped
+            )
+            body += f"**{_t(lang, 'verdict')}: {_t(lang, 'not-measurable')}.** {reasons}"
+            return _verdict_box("info", title, claim or "", body)
+        if finding is None:
             text = _t(lang, "verdict_missing").format(missing=", ".join(f"`{m}`" for m in missing))
-            return _admonition("warning", title, body + text)
-        finding = check.judge(results)
+            return _verdict_box("warning", title, claim or "", body + text)
         evidence = finding.evidence_zh if lang == "zh" else finding.evidence
         kind = {"holds": "success", "partly": "warning", "does-not-hold": "failure"}.get(
             finding.outcome, "info"
         )
         body += f"**{_t(lang, 'verdict')}: {_t(lang, finding.outcome)}.** {_t(lang, 'evidence')}: {evidence}"
-        return _admonition(kind, title, body)
+        return _verdict_box(kind, title, claim or "", body)
 
     def table(self, exp: str | None, lang: str) -> str:
         result, notice = self._load(exp, lang)
@@ -522,3 +564,254 @@ class Renderer:
                     )
         table = markdown_table(pd.DataFrame(rows))
         return f'{notice}\n<div class="bench-table" markdown>\n\n{table}\n\n</div>\n'
+
+    # ---- across experiments ----------------------------------------------------------------
+
+    def _all_ok(self) -> dict[str, ExperimentResult]:
+        from benchmarks.summary import ok_results
+
+        try:
+            return ok_results(self.directory)
+        except results_mod.ResultsError as exc:
+            raise MarkerError(str(exc)) from exc
+
+    @staticmethod
+    def _candidate_quality(c: Any, lang: str) -> str:
+        return _quality_text({k: v for k, v in c.quality.items() if k in HEADLINE_METRICS}, lang)
+
+    def headline(self, arg: str | None, lang: str) -> str:
+        """Per workload: the fastest variant that meets the quality bar, at the reference point."""
+        from benchmarks import summary, workloads
+
+        if arg is not None:
+            raise MarkerError("bench:headline takes no argument")
+        results = self._all_ok()
+        self.used.update(results)
+        rows = []
+        for name in workloads.WORKLOADS:
+            module = workloads.get(name)
+            found = summary.candidates(results, name)
+            if not found:
+                continue
+            top = summary.best(found)
+            bar = module.QUALITY_BAR_ZH if lang == "zh" else module.QUALITY_BAR
+            rows.append(
+                {
+                    _t(lang, "workload"): name,
+                    _t(lang, "at_point"): _point_label(module.REFERENCE_POINT, lang),
+                    _t(lang, "best_variant"): (
+                        f"{top.label_in(lang)} (`{top.experiment}`)" if top else _t(lang, "none_within_bar")
+                    ),
+                    _t(lang, "speedup"): (
+                        f"**{top.speedup:.2f}×** [{top.ci_low:.2f}, {top.ci_high:.2f}]" if top else "-"
+                    ),
+                    _t(lang, "eager_p50"): fmt(top.baseline_p50_ms) if top else "-",
+                    _t(lang, "variant_p50"): fmt(top.p50_ms) if top else "-",
+                    _t(lang, "quality"): self._candidate_quality(top, lang) if top else "-",
+                    _t(lang, "quality_bar"): bar,
+                }
+            )
+        if not rows:
+            return _admonition(
+                "warning", _t(lang, "not_measured"), _t(lang, "not_measured_body").format(exp="all")
+            )
+        return f'<div class="bench-table" markdown>\n\n{markdown_table(pd.DataFrame(rows))}\n\n</div>\n'
+
+    def _finding(self, claim: str) -> tuple[Any, list[str], list[ExperimentResult]]:
+        """The verdict's finding (None when results are missing), missing experiments, skipped results."""
+        from benchmarks.verdicts import all_verdicts
+
+        verdicts = all_verdicts()
+        if claim not in verdicts:
+            raise MarkerError(f"no verdict for claim {claim!r}; known: {', '.join(sorted(verdicts))}")
+        check = verdicts[claim]
+        results: dict[str, ExperimentResult] = {}
+        skipped: list[ExperimentResult] = []
+        for exp in check.experiments:
+            self.used.add(exp)
+            try:
+                stored, _ = results_mod.load_experiment(exp, self.directory)
+            except results_mod.ResultsError as exc:
+                raise MarkerError(str(exc)) from exc
+            if stored is not None and stored.status == "ok":
+                results[exp] = stored
+            elif stored is not None and stored.status == "skipped":
+                skipped.append(stored)
+        missing = [exp for exp in check.experiments if exp not in results]
+        return (None if missing else check.judge(results)), missing, skipped
+
+    def comparison(self, arg: str | None, lang: str) -> str:
+        """The article's table, measured: one row per technique, across workloads."""
+        from benchmarks import summary, workloads
+
+        if arg is not None:
+            raise MarkerError("bench:comparison takes no argument")
+        results = self._all_ok()
+        rows = []
+        for technique, claim, page, title, title_zh in COMPARISON_ROWS:
+            exps = [n for n, e in self.experiments.items() if e.technique == technique]
+            self.used.update(exps)
+            found = [c for w in workloads.WORKLOADS for c in summary.candidates(results, w)]
+            found = [c for c in found if c.technique == technique]
+            top = summary.best(found)
+            finding, missing, skipped = self._finding(claim)
+            if finding is not None:
+                verdict = f"[{_t(lang, finding.outcome)}]({page}#claim-{claim.lower()})"
+            elif skipped and len(skipped) == len(missing):
+                verdict = _t(lang, "not-measurable") + ": " + html.escape(skipped[0].reason or "")
+            else:
+                verdict = _t(lang, "figure_missing")
+            sizes = [c.size_ratio for c in found if c.meets_bar and c.size_ratio is not None]
+            rows.append(
+                {
+                    _t(lang, "technique"): f"[{title_zh if lang == 'zh' else title}]({page})",
+                    _t(lang, "best_speedup"): (
+                        f"**{top.speedup:.2f}×** [{top.ci_low:.2f}, {top.ci_high:.2f}] · {top.workload}, "
+                        f"{_point_label(top.params, lang)} · {top.label_in(lang)}"
+                        if top
+                        else (_t(lang, "none_within_bar") if found else _t(lang, "figure_missing"))
+                    ),
+                    _t(lang, "quality"): self._candidate_quality(top, lang) if top else "-",
+                    _t(lang, "size_change"): (f"{min(sizes):.2f}× … {max(sizes):.2f}×" if sizes else "-"),
+                    _t(lang, "one_time"): f"{top.one_time_s:.1f} s" if top else "-",
+                    _t(lang, "verdict_col"): verdict,
+                }
+            )
+        return f'<div class="bench-table" markdown>\n\n{markdown_table(pd.DataFrame(rows))}\n\n</div>\n'
+
+    def tradeoff(self, workload: str | None, lang: str) -> str:
+        """Speed against quality for every variant of every technique on one workload."""
+        from benchmarks import summary, workloads
+
+        if workload not in workloads.WORKLOADS:
+            raise MarkerError(f"unknown workload {workload!r}; known: {', '.join(workloads.WORKLOADS)}")
+        results = self._all_ok()
+        found = summary.candidates(results, workload)
+        self.used.update(c.experiment for c in found)
+        if not found:
+            return _admonition(
+                "warning", _t(lang, "not_measured"), _t(lang, "not_measured_body").format(exp=workload)
+            )
+        module = workloads.get(workload)
+        metric = "accuracy" if module.QUALITY_KIND == "accuracy" else "cosine_mean"
+        fig = go.Figure()
+        for technique in sorted({c.technique for c in found}):
+            group = [c for c in found if c.technique == technique and metric in c.quality]
+            fig.add_scatter(
+                name=technique,
+                x=[c.speedup for c in group],
+                y=[c.quality[metric] for c in group],
+                mode="markers",
+                marker={
+                    "size": 11,
+                    "symbol": ["circle" if c.meets_bar else "circle-open" for c in group],
+                    "line": {"width": 2},
+                },
+                text=[f"{c.label_in(lang)}<br>{c.experiment}" for c in group],
+                hovertemplate="%{text}<br>%{x:.2f}×, %{y:.4f}<extra></extra>",
+            )
+        fig.add_vline(x=1.0, line_dash="dot")
+        fig.update_layout(
+            xaxis={"type": "log", "title": _t(lang, "speedup_axis")},
+            yaxis={"title": _t(lang, metric)},
+        )
+        caption = (
+            f"<small>{_t(lang, 'at_point')}: {_point_label(module.REFERENCE_POINT, lang)} · "
+            f"{_t(lang, 'quality_bar')}: {module.QUALITY_BAR_ZH if lang == 'zh' else module.QUALITY_BAR} "
+            "(● / ○)</small>\n"
+        )
+        return self._chart_html(fig, f"chart-tradeoff-{workload}-{lang}") + "\n\n" + caption
+
+    def figure(self, spec: str | None, lang: str) -> str:
+        """One number inline: ``EXP:VARIANT:METRIC`` or ``EXP:VARIANT:METRIC@batch=1,seq_len=128``."""
+        try:
+            target, _, where = (spec or "").partition("@")
+            exp, variant, metric = target.split(":")
+            params = {k: int(v) for k, v in (kv.split("=") for kv in where.split(",") if kv)}
+        except ValueError:
+            raise MarkerError(f"bench:figure {spec!r}: expected EXP:VARIANT:METRIC[@key=value,...]") from None
+        result, _ = self._load(exp, lang)
+        if result is None:
+            return _t(lang, "figure_missing")
+        if variant not in result.variants:
+            raise MarkerError(f"bench:figure {spec}: no variant {variant!r} in {exp}")
+        record = result.variants[variant]
+        costs = result.one_time_costs.get(variant, {})
+        if metric in record.get("quality", {}):
+            return _metric(metric, record["quality"][metric])
+        if metric in costs:
+            return f"{costs[metric]:.2f} s"
+        if metric == "peak_rss_mb":
+            return f"{record['memory']['peak_rss_mb']:.0f} MB"
+        if metric in record.get("info", {}):
+            value = record["info"][metric]
+            return fmt(value) if isinstance(value, float) else str(value)
+        point = next((p for p in result.points if p["params"] == params), None)
+        if point is None:
+            raise MarkerError(f"bench:figure {spec}: no point {params} in {exp}")
+        entry = point["variants"][variant]
+        if metric == "speedup":
+            speed = entry["speedup"]
+            return f"{speed['median']:.2f}× [{speed['ci_low']:.2f}, {speed['ci_high']:.2f}]"
+        if metric in ("p50", "p90", "p99"):
+            return f"{fmt(entry['latency'][metric])} ms"
+        if metric == "throughput":
+            return f"{fmt(entry['throughput_per_s'])}/s"
+        raise MarkerError(f"bench:figure {spec}: unknown metric {metric!r}")
+
+
+# The article's table (rows T1-T5) plus this project's additions: technique,
+# claim judged on its page, page, and its title in both languages.
+COMPARISON_ROWS = (
+    ("onnxruntime", "T1", "onnxruntime.md", "ONNX Runtime", "ONNX Runtime"),
+    ("tensorrt", "T2", "tensorrt.md", "TensorRT", "TensorRT"),
+    ("pruning", "T3", "pruning.md", "Pruning", "参数修剪"),
+    ("low-rank", "T4", "low-rank.md", "Low-rank decomposition", "低秩分解"),
+    ("distillation", "T5", "distillation.md", "Knowledge distillation", "知识蒸馏"),
+    ("quantization", "Q1", "quantization.md", "Quantization (added)", "量化(本项目补充)"),
+)
+
+
+def results_frame(result: ExperimentResult) -> pd.DataFrame:
+    """One row per point and variant: latency, throughput, speedup and quality, for download."""
+    rows = []
+    for point in result.points:
+        for name, entry in point["variants"].items():
+            speed = entry.get("speedup") or {}
+            rows.append(
+                {
+                    "experiment": result.experiment,
+                    **{f"param_{k}": v for k, v in point["params"].items()},
+                    "variant": name,
+                    **{
+                        f"latency_{k}_ms": entry["latency"][k] for k in ("p50", "p90", "p99", "mean", "stdev")
+                    },
+                    "latency_cv": entry["latency"]["cv"],
+                    "throughput_per_s": entry["throughput_per_s"],
+                    "speedup_median": speed.get("median"),
+                    "speedup_ci_low": speed.get("ci_low"),
+                    "speedup_ci_high": speed.get("ci_high"),
+                    **{
+                        f"quality_{k}": v for k, v in result.variants.get(name, {}).get("quality", {}).items()
+                    },
+                    "threads": result.config.get("threads"),
+                    "profile": result.profile,
+                    "started": result.started,
+                    "commit": result.machine.get("commit"),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def download_links(experiments: set[str], lang: str, prefix: str) -> str:
+    """A section listing the JSON and CSV files behind a page's figures."""
+    items = []
+    for exp in sorted(experiments):
+        base = prefix + "results/" + results_mod.file_name(exp)[: -len(".json")]
+        items.append(
+            f'<li><code>{exp}</code>: <a href="{base}.json">JSON</a> · <a href="{base}.csv">CSV</a></li>'
+        )
+    return (
+        f'\n\n<details class="bench-downloads"><summary>{_t(lang, "downloads")}</summary>\n'
+        f"<p>{_t(lang, 'downloads_body')}</p>\n<ul>\n" + "\n".join(items) + "\n</ul>\n</details>\n"
+    )

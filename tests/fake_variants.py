@@ -42,3 +42,8 @@ def build_jittery(workload, options, threads, workdir):
         return np.zeros((len(inputs["images"]), 10), dtype=np.float32)
 
     return Variant(bind, predict, {"engine": "sleep"}, {})
+
+
+def missing_gpu():
+    """A requirement check that always fails, as on a machine without the hardware."""
+    return "no NVIDIA GPU on this machine (test)"

@@ -25,6 +25,9 @@ TITLE = "Digits CNN (trained here on scikit-learn's 8x8 handwritten digits)"
 INPUT_NAMES = ("images",)
 PARITY_ATOL = 1e-4
 QUALITY_KIND = "accuracy"
+REFERENCE_POINT = {"batch": 1}
+QUALITY_BAR = "test accuracy at most 1 point below the FP32 PyTorch model's"
+QUALITY_BAR_ZH = "测试准确率比 FP32 PyTorch 模型低不超过 1 个百分点"
 PACKAGES = ("scikit-learn",)
 
 
@@ -195,3 +198,7 @@ def quality(outputs: np.ndarray, reference: np.ndarray | None) -> dict[str, floa
     if reference is not None:
         metrics["agreement_with_fp32"] = float((predicted == reference.argmax(axis=1)).mean())
     return metrics
+
+
+def meets_bar(metrics: dict[str, float], baseline: dict[str, float]) -> bool:
+    return metrics["accuracy"] >= baseline["accuracy"] - 0.01

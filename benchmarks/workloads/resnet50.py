@@ -17,6 +17,9 @@ TITLE = "ResNet-50 (standard architecture, random weights: latency and fidelity 
 INPUT_NAMES = ("images",)
 PARITY_ATOL = 1e-3
 QUALITY_KIND = "fidelity"
+REFERENCE_POINT = {"batch": 1}
+QUALITY_BAR = "mean logit cosine >= 0.99 and top-1 agreement >= 95% against FP32 PyTorch (random weights)"
+QUALITY_BAR_ZH = "与 FP32 PyTorch 的平均 logit 余弦相似度 >= 0.99,且 top-1 一致率 >= 95%(随机权重)"
 PACKAGES: tuple[str, ...] = ()
 SEED = 0
 IMAGE_SIZE = 224
@@ -145,3 +148,7 @@ def quality(outputs: np.ndarray, reference: np.ndarray | None) -> dict[str, floa
         "top1_agreement": float(np.mean(out.argmax(1) == ref.argmax(1))),
         "n_images": len(out),
     }
+
+
+def meets_bar(metrics: dict[str, float], baseline: dict[str, float]) -> bool:
+    return metrics["cosine_mean"] >= 0.99 and metrics["top1_agreement"] >= 0.95

@@ -1,0 +1,185 @@
+"""Across-experiment rendering: best-within-bar selection, verdicts, inline figures, skips."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks import results, summary
+from benchmarks.experiments import PROFILES, Experiment, VariantSpec
+from benchmarks.report import MarkerError, Renderer
+from benchmarks.results import ExperimentResult
+from benchmarks.runner import run_all, state
+from benchmarks.techniques.onnxruntime import PYTORCH_EAGER
+from benchmarks.verdicts import Finding, Verdict
+
+COSINE_OK = {"cosine_mean": 0.999, "nn_top1_agreement": 0.99}
+
+
+def synthetic(
+    name: str,
+    workload: str,
+    point: dict,
+    variants: dict[str, tuple[float, dict]],
+    baseline: str = "pytorch-eager",
+) -> ExperimentResult:
+    """A stored result: each variant's speedup over the baseline and its quality."""
+    names = [baseline, *variants]
+    entries = {}
+    for variant in names:
+        speed, _ = variants.get(variant, (1.0, {}))
+        entry = {
+            "latency": {"p50": 10.0 / speed, "p90": 11.0 / speed, "p99": 12.0 / speed, "cv": 0.01},
+            "throughput_per_s": 100.0 * speed,
+        }
+        if variant != baseline:
+            entry["speedup"] = {"median": speed, "ci_low": speed * 0.98, "ci_high": speed * 1.02}
+        entries[variant] = entry
+    quality = {baseline: COSINE_OK | {"accuracy": 0.98}} | {v: q for v, (_, q) in variants.items()}
+    return ExperimentResult(
+        experiment=name,
+        status="ok",
+        profile="toy",
+        config={
+            "technique": name.split("/")[0],
+            "workload": workload,
+            "baseline": baseline,
+            "threads": 2,
+            "variants": [{"name": v, "label": v, "label_zh": v} for v in names],
+        },
+        machine={"machine_id": "m", "commit": "abc"},
+        cache_key="k",
+        variants={v: {"quality": quality[v], "info": {"model_mb": 10.0}} for v in names},
+        one_time_costs={v: {"export_s": 1.5} for v in variants},
+        points=[{"params": point, "variants": entries}],
+    )
+
+
+def test_best_is_the_fastest_variant_that_meets_the_quality_bar():
+    ref = {"batch": 1, "seq_len": 128}
+    stored = {
+        "a/minilm": synthetic(
+            "a/minilm",
+            "minilm",
+            ref,
+            {
+                "fast-but-wrong": (3.0, {"cosine_mean": 0.95, "nn_top1_agreement": 0.99}),
+                "good": (1.5, COSINE_OK),
+            },
+        ),
+        "b/minilm": synthetic("b/minilm", "minilm", ref, {"slower": (1.2, COSINE_OK)}),
+        # Another point or another baseline never competes at the reference point.
+        "c/minilm": synthetic("c/minilm", "minilm", {"batch": 8, "seq_len": 128}, {"big": (9.0, COSINE_OK)}),
+        "d/minilm": synthetic("d/minilm", "minilm", ref, {"x": (8.0, COSINE_OK)}, baseline="one-thread"),
+    }
+    found = summary.candidates(stored, "minilm")
+    assert sorted(c.variant for c in found) == ["fast-but-wrong", "good", "slower"]
+    assert summary.best(found).variant == "good"
+    assert summary.best(found, within_bar=False).variant == "fast-but-wrong"
+    assert summary.best([c for c in found if c.variant == "fast-but-wrong"]) is None
+
+
+def test_digits_bar_is_relative_to_the_baseline_accuracy():
+    stored = {
+        "a/digits-cnn": synthetic(
+            "a/digits-cnn",
+            "digits-cnn",
+            {"batch": 1},
+            {"ok": (2.0, {"accuracy": 0.975}), "bad": (4.0, {"accuracy": 0.96})},
+        )
+    }
+    assert summary.best(summary.candidates(stored, "digits-cnn")).variant == "ok"
+
+
+def _verdict(judge):
+    return {"X1": Verdict("X1", ("onnxruntime/digits-cnn",), "rule in English", "中文规则", judge)}
+
+
+def test_verdict_renders_the_judges_finding_with_its_rule(tmp_path, monkeypatch):
+    results.save(
+        synthetic("onnxruntime/digits-cnn", "digits-cnn", {"batch": 1}, {"onnxruntime": (2.0, COSINE_OK)}),
+        tmp_path,
+    )
+
+    def judge(found):
+        s = found["onnxruntime/digits-cnn"].points[0]["variants"]["onnxruntime"]["speedup"]["median"]
+        return Finding("holds", f"{s:.1f}x faster", f"快 {s:.1f} 倍")
+
+    monkeypatch.setattr("benchmarks.verdicts.all_verdicts", lambda: _verdict(judge))
+    renderer = Renderer(tmp_path, tmp_path / "archive")
+    en, _ = renderer.render("<!-- bench:verdict X1 -->", "en")
+    assert 'id="claim-x1"' in en and "rule in English" in en and "holds" in en and "2.0x faster" in en
+    zh, _ = renderer.render("<!-- bench:verdict X1 -->", "zh")
+    assert "中文规则" in zh and "成立" in zh and "快 2.0 倍" in zh
+    with pytest.raises(MarkerError, match="no verdict"):
+        renderer.render("<!-- bench:verdict NOPE -->", "en")
+
+
+def test_verdict_without_results_is_pending_and_never_judged(tmp_path, monkeypatch):
+    def judge(found):
+        raise AssertionError("a judge must not run without its results")
+
+    monkeypatch.setattr("benchmarks.verdicts.all_verdicts", lambda: _verdict(judge))
+    text, _ = Renderer(tmp_path, tmp_path / "archive").render("<!-- bench:verdict X1 -->", "en")
+    assert "Verdict pending" in text
+
+
+def test_skipped_experiment_is_recorded_with_its_reason_and_shown(tmp_path, monkeypatch, cache_dir):
+    gpu_only = Experiment(
+        name="test/gpu-only",
+        technique="test",
+        workload="digits-cnn",
+        variants=(PYTORCH_EAGER, VariantSpec("gpu", "gpu", "gpu", "tests.fake_variants:build_raising")),
+        grids={name: ({"batch": 1},) for name in PROFILES},
+        requires="tests.fake_variants:missing_gpu",
+    )
+    outcomes = run_all([gpu_only], "toy", tmp_path, progress=lambda _: None)
+    assert outcomes[0][1] == "skipped"
+    stored, _ = results.load_experiment("test/gpu-only", tmp_path)
+    assert stored.status == "skipped" and "no NVIDIA GPU" in stored.reason and not stored.points
+    assert state(gpu_only, "toy", stored.machine, tmp_path)[0] == "skipped"
+
+
+def test_inline_figures_come_from_the_results(tmp_path):
+    results.save(
+        synthetic(
+            "onnxruntime/digits-cnn", "digits-cnn", {"batch": 1}, {"onnxruntime": (2.0, {"accuracy": 0.9844})}
+        ),
+        tmp_path,
+    )
+    renderer = Renderer(tmp_path, tmp_path / "archive")
+    page = (
+        "<!-- bench:figure onnxruntime/digits-cnn:onnxruntime:speedup@batch=1 --> / "
+        "<!-- bench:figure onnxruntime/digits-cnn:onnxruntime:accuracy --> / "
+        "<!-- bench:figure onnxruntime/digits-cnn:onnxruntime:export_s --> / "
+        "<!-- bench:figure onnxruntime/digits-cnn:onnxruntime:p50@batch=1 -->"
+    )
+    text, _ = renderer.render(page, "en")
+    assert "2.00× [1.96, 2.04]" in text and "98.44%" in text and "1.50 s" in text and "5 ms" in text
+    for bad in (
+        "onnxruntime/digits-cnn:nope:p50@batch=1",
+        "onnxruntime/digits-cnn:onnxruntime:p50@batch=7",
+        "x",
+    ):
+        with pytest.raises(MarkerError):
+            renderer.render(f"<!-- bench:figure {bad} -->", "en")
+    missing, _ = Renderer(tmp_path / "empty", tmp_path / "archive").render(
+        "<!-- bench:figure onnxruntime/minilm:onnxruntime:p50@batch=1,seq_len=128 -->", "en"
+    )
+    assert "not measured in this build" in missing
+
+
+def test_headline_and_tradeoff_show_the_best_variant(tmp_path):
+    results.save(
+        synthetic(
+            "onnxruntime/minilm",
+            "minilm",
+            {"batch": 1, "seq_len": 128},
+            {"onnxruntime": (1.4, COSINE_OK), "onnxruntime-basic": (1.1, COSINE_OK)},
+        ),
+        tmp_path,
+    )
+    renderer = Renderer(tmp_path, tmp_path / "archive")
+    text, charts = renderer.render("<!-- bench:headline -->\n<!-- bench:tradeoff minilm -->", "en")
+    assert "1.40×" in text and "`onnxruntime/minilm`" in text and charts == 1
+    with pytest.raises(MarkerError, match="unknown workload"):
+        renderer.render("<!-- bench:tradeoff nope -->", "en")
