@@ -101,6 +101,19 @@ TEXT: dict[str, dict[str, str]] = {
         "downloads_body": "Every figure above comes from these files, written by this build:",
         "tradeoff_x": "p50 latency at {point} (ms, log scale)",
         "figure_missing": "(not measured in this build)",
+        "warmup_iters": "warm-up calls (at least)",
+        "warmup_s": "warm-up time (s, at least)",
+        "min_iters": "calls per round (at least)",
+        "min_s": "round duration (s, at least)",
+        "rounds": "paired rounds per point",
+        "eval_limit": "evaluation examples",
+        "timeout_s": "time limit per experiment (s)",
+        "all": "all",
+        "duration": "wall time of its last run (s)",
+        "status": "status",
+        "total": "total",
+        "claim_col": "claim",
+        "page": "checked on",
     },
     "zh": {
         "noisy": "⚠ 噪声大:重测一次后,各轮中位数的变异系数仍高于 {threshold}",
@@ -181,6 +194,19 @@ TEXT: dict[str, dict[str, str]] = {
         "downloads_body": "上文所有数据都来自本次构建写出的以下文件:",
         "tradeoff_x": "{point} 的 p50 延迟(毫秒,对数坐标)",
         "figure_missing": "(本次构建未测量)",
+        "warmup_iters": "预热调用次数(至少)",
+        "warmup_s": "预热时间(秒,至少)",
+        "min_iters": "每轮调用次数(至少)",
+        "min_s": "每轮时长(秒,至少)",
+        "rounds": "每个测量点的成对轮数",
+        "eval_limit": "评估样本数",
+        "timeout_s": "单个实验时限(秒)",
+        "all": "全部",
+        "duration": "最近一次运行耗时(秒)",
+        "status": "状态",
+        "total": "合计",
+        "claim_col": "论断",
+        "page": "检验页面",
     },
 }
 
@@ -262,6 +288,9 @@ class Renderer:
             "comparison": self.comparison,
             "tradeoff": self.tradeoff,
             "figure": self.figure,
+            "settings": self.settings,
+            "durations": self.durations,
+            "verdicts": self.verdicts,
         }
         self.charts = 0
         self.used: set[str] = set()  # experiments a page shows: offered for download
@@ -758,6 +787,89 @@ class Renderer:
         if metric == "throughput":
             return f"{fmt(entry['throughput_per_s'])}/s"
         raise MarkerError(f"bench:figure {spec}: unknown metric {metric!r}")
+
+    def settings(self, arg: str | None, lang: str) -> str:
+        """The measurement settings of each profile, read from the code that applies them."""
+        from benchmarks.experiments import PROFILES
+
+        if arg is not None:
+            raise MarkerError("bench:settings takes no argument")
+        rows = []
+        for key in ("warmup_iters", "warmup_s", "min_iters", "min_s", "rounds", "eval_limit", "timeout_s"):
+            row = {"": _t(lang, key)}
+            for name, prof in PROFILES.items():
+                value = (
+                    getattr(prof.settings, key, None) if hasattr(prof.settings, key) else getattr(prof, key)
+                )
+                row[f"`{name}`"] = _t(lang, "all") if value is None else str(value)
+            rows.append(row)
+        return markdown_table(pd.DataFrame(rows)) + "\n"
+
+    def durations(self, arg: str | None, lang: str) -> str:
+        """How long each experiment's last run took on the build machine: the cost of `make site`."""
+        if arg is not None:
+            raise MarkerError("bench:durations takes no argument")
+        rows = []
+        total = 0.0
+        for name in sorted(self.experiments):
+            try:
+                stored, failure = results_mod.load_experiment(name, self.directory)
+            except results_mod.ResultsError as exc:
+                raise MarkerError(str(exc)) from exc
+            last = failure or stored
+            if last is None:
+                continue
+            total += last.duration_s
+            rows.append(
+                {
+                    _t(lang, "experiments"): f"`{name}`",
+                    _t(lang, "profile"): last.profile,
+                    _t(lang, "status"): last.status,
+                    _t(lang, "duration"): f"{last.duration_s:.1f}",
+                }
+            )
+        if not rows:
+            return _admonition(
+                "warning", _t(lang, "not_measured"), _t(lang, "not_measured_body").format(exp="all")
+            )
+        rows.append(
+            {
+                _t(lang, "experiments"): f"**{_t(lang, 'total')}**",
+                _t(lang, "profile"): "",
+                _t(lang, "status"): "",
+                _t(lang, "duration"): f"**{total:.0f}**",
+            }
+        )
+        return markdown_table(pd.DataFrame(rows)) + "\n"
+
+    def verdicts(self, arg: str | None, lang: str) -> str:
+        """Every claim of the article with the verdict its page computes."""
+        from benchmarks.verdicts import CLAIMS, all_verdicts
+
+        if arg is not None:
+            raise MarkerError("bench:verdicts takes no argument")
+        known = all_verdicts()
+        rows = []
+        for claim, (text, text_zh, page) in CLAIMS.items():
+            if claim in known:
+                finding, missing, skipped = self._finding(claim)
+                if finding is not None:
+                    outcome = f"**{_t(lang, finding.outcome)}**"
+                elif skipped and len(skipped) == len(missing):
+                    outcome = _t(lang, "not-measurable")
+                else:
+                    outcome = _t(lang, "figure_missing")
+            else:
+                outcome = _t(lang, "figure_missing")
+            rows.append(
+                {
+                    "": claim,
+                    _t(lang, "claim_col"): text_zh if lang == "zh" else text,
+                    _t(lang, "verdict"): outcome,
+                    _t(lang, "page"): f"[{page.removesuffix('.md')}]({page}#claim-{claim.lower()})",
+                }
+            )
+        return f'<div class="bench-table" markdown>\n\n{markdown_table(pd.DataFrame(rows))}\n\n</div>\n'
 
 
 # The article's table (rows T1-T5) plus this project's additions: technique,

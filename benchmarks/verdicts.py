@@ -83,3 +83,83 @@ def quality(result: ExperimentResult, variant: str) -> dict[str, Any]:
 
 def info(result: ExperimentResult, variant: str) -> dict[str, Any]:
     return result.variants[variant]["info"]
+
+
+# The article's claims (shared/article/claims.md), shortened, and the page that judges each.
+CLAIMS: dict[str, tuple[str, str, str]] = {
+    "C1": (
+        "CPU inference is slow, but acceleration raises its speed effectively",
+        "CPU上预测较慢,但加速技术可以有效提高预测速度",
+        "intro.md",
+    ),
+    "C2": (
+        "acceleration exploits the CPU's parallelism",
+        "利用CPU的并行处理能力,运行效率大大提高",
+        "principles.md",
+    ),
+    "C3": ("GPUs dominate, yet a CPU can serve", "GPU是主要选择,但某些情况下CPU也能有效加速", "intro.md"),
+    "C4": (
+        "instruction-level parallelism, 'through multi-core'",
+        "指令级并行:通过多核架构实现",
+        "principles.md",
+    ),
+    "C5": (
+        "memory optimisation: fewer copies, fewer cache misses",
+        "内存优化:减少数据拷贝和缓存失效",
+        "principles.md",
+    ),
+    "C6": ("algorithm optimisation for the CPU", "算法优化:针对CPU特点优化算法", "onnxruntime.md"),
+    "C7": (
+        "use CPU-capable frameworks (TensorFlow, PyTorch)",
+        "使用支持CPU的框架(TensorFlow、PyTorch)",
+        "engines.md",
+    ),
+    "C8": (
+        "shrink the model: fewer parameters, fewer layers",
+        "调整模型结构:减少参数、降低层数",
+        "methods.md",
+    ),
+    "C9": ("pretrained models save training time", "使用预训练模型,节省训练时间", "methods.md"),
+    "C10": (
+        "use an inference engine (TFLite, ONNX Runtime)",
+        "使用推理引擎(TensorFlow Lite、ONNX Runtime)",
+        "engines.md",
+    ),
+    "C11": ("optimise input/output format and size", "优化输入输出数据的格式和大小", "inference.md"),
+    "C12": ("cache frequent inputs and outputs", "使用缓存,减少重复计算", "inference.md"),
+    "C13": (
+        "for small models a CPU is enough, and cheaper",
+        "小型模型和简单任务CPU可能已经足够;避免GPU成本和能耗",
+        "inference.md",
+    ),
+    "T1": (
+        "ONNX Runtime: portable; may lose a little to dedicated libraries; needs conversion",
+        "ONNX Runtime:多硬件、简化部署、跨框架;略有性能损失;需要转换步骤",
+        "onnxruntime.md",
+    ),
+    "T2": (
+        "TensorRT: NVIDIA only, inference only, very fast",
+        "TensorRT:仅NVIDIA GPU;只支持推理;性能非常高",
+        "tensorrt.md",
+    ),
+    "T3": (
+        "pruning: smaller, less compute; may cost accuracy",
+        "参数修剪:减少大小和计算量;可能影响准确性",
+        "pruning.md",
+    ),
+    "T4": (
+        "low-rank: fewer parameters; 'computational complexity increases'",
+        "低秩分解:减少参数、接近原性能;计算复杂度增加",
+        "low-rank.md",
+    ),
+    "T5": (
+        "distillation: compact student; extra training; smaller gain",
+        "知识蒸馏:紧凑模型模仿大模型;需额外训练;提升可能不如其他压缩方法",
+        "distillation.md",
+    ),
+    "Q1": (
+        "(added) INT8 quantization is the strongest CPU lever",
+        "(本项目补充)INT8 量化是 CPU 上最有效的手段",
+        "quantization.md",
+    ),
+}

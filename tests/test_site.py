@@ -128,3 +128,38 @@ def test_release_version_and_earlier_releases_shown(tmp_path, toy_results):
 def test_without_archive_the_page_says_so(built_site):
     page = (built_site / "releases.html").read_text()
     assert "No earlier release archived here" in page and "this build" in page
+
+
+def test_internal_links_and_anchors_resolve(built_site):
+    """Every link between pages (and to downloads) points at a file, and at an anchor that exists."""
+    ids: dict[Path, set[str]] = {}
+
+    def anchors(path: Path) -> set[str]:
+        if path not in ids:
+            ids[path] = set(re.findall(r'\sid="([^"]+)"', path.read_text()))
+        return ids[path]
+
+    broken = []
+    for page in built_site.rglob("*.html"):
+        for href in re.findall(r'<a[^>]*\shref="([^"]+)"', page.read_text()):
+            if re.match(r"^[a-z]+:", href) or href.startswith("//"):
+                continue
+            target, _, fragment = href.partition("#")
+            path = (page.parent / target).resolve() if target else page
+            if path.is_dir():
+                path = path / "index.html"
+            if not path.is_file():
+                broken.append(f"{page.relative_to(built_site)} -> {href}")
+            elif fragment and path.suffix == ".html" and fragment not in anchors(path):
+                broken.append(f"{page.relative_to(built_site)} -> {href} (no such anchor)")
+    assert not broken, "\n".join(broken[:20])
+
+
+def test_results_offered_for_download(built_site, toy_results):
+    page = (built_site / "onnxruntime.html").read_text()
+    assert 'href="results/onnxruntime__minilm.csv"' in page
+    zh = (built_site / "zh" / "onnxruntime.html").read_text()
+    assert 'href="../results/onnxruntime__minilm.json"' in zh
+    csv = (built_site / "results" / "onnxruntime__minilm.csv").read_text().splitlines()
+    assert csv[0].startswith("experiment,param_batch,param_seq_len,variant,latency_p50_ms")
+    assert len(csv) > 2

@@ -1,0 +1,98 @@
+"""Claims about CPU acceleration as a whole (C1, C3), judged across techniques.
+
+No experiments of its own: the judges read the experiments of the techniques
+that compete at each workload's reference point (see ``benchmarks.summary``).
+"""
+
+from __future__ import annotations
+
+from benchmarks import summary, workloads
+from benchmarks.experiments import Experiment
+from benchmarks.results import ExperimentResult
+from benchmarks.verdicts import Finding, Verdict
+
+EXPERIMENTS: list[Experiment] = []
+
+# The experiments whose variants compete for "fastest within the quality bar".
+ACROSS = (
+    "onnxruntime/minilm",
+    "onnxruntime/digits-cnn",
+    "quantization/minilm",
+    "quantization/digits-cnn",
+    "quantization/resnet50",
+    "engines/minilm",
+    "engines/digits-cnn",
+    "engines/resnet50",
+)
+C1_SPEEDUP = 1.5
+C3_BUDGET_MS = 100.0  # p99 of one interactive request
+
+
+def _best_per_workload(results: dict[str, ExperimentResult]) -> dict[str, summary.Candidate | None]:
+    return {w: summary.best(summary.candidates(results, w)) for w in workloads.WORKLOADS}
+
+
+def _judge_c1(results: dict[str, ExperimentResult]) -> Finding:
+    best = _best_per_workload(results)
+    fast = [w for w, c in best.items() if c is not None and c.speedup >= C1_SPEEDUP]
+    parts_en, parts_zh = [], []
+    for w, c in best.items():
+        if c is None:
+            parts_en.append(f"{w}: no variant meets the quality bar")
+            parts_zh.append(f"{w}:没有变体满足质量门槛")
+        else:
+            parts_en.append(f"{w}: {c.speedup:.2f}× with {c.label} ({c.experiment})")
+            parts_zh.append(f"{w}:{c.speedup:.2f}×,{c.label_zh}({c.experiment})")
+    outcome = "holds" if len(fast) == len(best) else "partly" if fast else "does-not-hold"
+    return Finding(outcome, "; ".join(parts_en) + ".", ";".join(parts_zh) + "。")
+
+
+def _judge_c3(results: dict[str, ExperimentResult]) -> Finding:
+    best = _best_per_workload(results)
+    parts_en, parts_zh, within = [], [], 0
+    for w, c in best.items():
+        if c is None:
+            continue
+        result = results[c.experiment]
+        entry = next(p for p in result.points if p["params"] == c.params)["variants"][c.variant]
+        p99 = entry["latency"]["p99"]
+        within += p99 <= C3_BUDGET_MS
+        parts_en.append(f"{w}: p99 {p99:.3g} ms ({c.label})")
+        parts_zh.append(f"{w}:p99 {p99:.3g} 毫秒({c.label_zh})")
+    measured = len(parts_en)
+    outcome = "holds" if measured and within == measured else "partly" if within else "does-not-hold"
+    note_en = " No GPU was measured here, so the comparison with GPUs is not made on this page."
+    note_zh = "本机没有 GPU,因此这里不与 GPU 比较。"
+    return Finding(outcome, "; ".join(parts_en) + "." + note_en, ";".join(parts_zh) + "。" + note_zh)
+
+
+VERDICTS = [
+    Verdict(
+        claim="C1",
+        experiments=ACROSS,
+        rule=(
+            f"Holds if, on every workload, some measured variant meets the workload's quality bar and is at "
+            f"least {C1_SPEEDUP}× faster than PyTorch eager FP32 at the reference point (paired median); "
+            "partly if on some workloads; does not hold if on none."
+        ),
+        rule_zh=(
+            f"若每个工作负载上都有某个变体满足质量门槛,且在参考点上比 PyTorch eager FP32 快至少 "
+            f"{C1_SPEEDUP} 倍(成对中位数),则成立;只在部分工作负载上做到则部分成立;都做不到则不成立。"
+        ),
+        judge=_judge_c1,
+    ),
+    Verdict(
+        claim="C3",
+        experiments=ACROSS,
+        rule=(
+            f"Holds if, on every workload, the fastest variant within the quality bar answers one request "
+            f"(batch 1) with a p99 latency of at most {C3_BUDGET_MS:.0f} ms on this CPU; partly if on some "
+            "workloads."
+        ),
+        rule_zh=(
+            f"若每个工作负载上满足质量门槛的最快变体处理单个请求(批大小 1)的 p99 延迟在本 CPU 上不超过 "
+            f"{C3_BUDGET_MS:.0f} 毫秒,则成立;只在部分工作负载上做到则部分成立。"
+        ),
+        judge=_judge_c3,
+    ),
+]
