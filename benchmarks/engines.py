@@ -82,7 +82,8 @@ def torch_variant(model: Any, one_time_costs: dict[str, float], **info: Any) -> 
 
 # --8<-- [start:export]
 def export_onnx(model: Any, workload: ModuleType, path: Path, opset: int = 18) -> dict[str, Any]:
-    """Export with the torch.export-based exporter; batch (and sequence) axes stay dynamic."""
+    """Export with the torch.export-based exporter; batch, sequence and (where the workload
+    allows it) image height and width stay dynamic."""
     import logging
 
     import torch
@@ -96,6 +97,9 @@ def export_onnx(model: Any, workload: ModuleType, path: Path, opset: int = 18) -
         dims[name] = {0: batch}
         if value.dim() == 2:  # token inputs: (batch, sequence)
             dims[name][1] = torch.export.Dim("sequence", min=2, max=512)
+        if value.dim() == 4 and getattr(workload, "DYNAMIC_IMAGE_SIZE", False):
+            dims[name][2] = torch.export.Dim("height", min=32, max=1024)
+            dims[name][3] = torch.export.Dim("width", min=32, max=1024)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         program = torch.onnx.export(

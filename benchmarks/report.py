@@ -101,6 +101,7 @@ TEXT: dict[str, dict[str, str]] = {
         "downloads_body": "Every figure above comes from these files, written by this build:",
         "tradeoff_x": "p50 latency at {point} (ms, log scale)",
         "figure_missing": "(not measured in this build)",
+        "figure_missing_point": "(not measured at {point} in this build's {profile} profile)",
         "warmup_iters": "warm-up calls (at least)",
         "warmup_s": "warm-up time (s, at least)",
         "min_iters": "calls per round (at least)",
@@ -194,6 +195,7 @@ TEXT: dict[str, dict[str, str]] = {
         "downloads_body": "上文所有数据都来自本次构建写出的以下文件:",
         "tradeoff_x": "{point} 的 p50 延迟(毫秒,对数坐标)",
         "figure_missing": "(本次构建未测量)",
+        "figure_missing_point": "(本次构建的 {profile} 配置未测量 {point})",
         "warmup_iters": "预热调用次数(至少)",
         "warmup_s": "预热时间(秒,至少)",
         "min_iters": "每轮调用次数(至少)",
@@ -335,7 +337,9 @@ class Renderer:
             kind, arg = match.group("kind"), match.group("arg")
             if kind not in self.kinds:
                 raise MarkerError(f"unknown marker kind bench:{kind}; known: {', '.join(self.kinds)}")
-            return "\n" + self.kinds[kind](arg, lang) + "\n"
+            rendered = self.kinds[kind](arg, lang)
+            # An inline figure stays in its sentence (and table cell); blocks get lines of their own.
+            return rendered if kind == "figure" else "\n" + rendered + "\n"
 
         return MARKER.sub(replace, markdown), self.charts
 
@@ -775,13 +779,21 @@ class Renderer:
         if metric in record.get("info", {}):
             value = record["info"][metric]
             return fmt(value) if isinstance(value, float) else str(value)
+        keys = {frozenset(p["params"]) for p in result.points}
+        if params and frozenset(params) not in keys:
+            raise MarkerError(f"bench:figure {spec}: {exp} is not measured over {sorted(params)}")
         point = next((p for p in result.points if p["params"] == params), None)
-        if point is None:
-            raise MarkerError(f"bench:figure {spec}: no point {params} in {exp}")
+        if not params and len(result.points) == 1:  # a one-point experiment needs no "@"
+            point = result.points[0]
+        if point is None:  # a smaller profile's grid may not reach this point
+            return _t(lang, "figure_missing_point").format(
+                point=_point_label(params, lang), profile=result.profile
+            )
         entry = point["variants"][variant]
         if metric == "speedup":
             speed = entry["speedup"]
-            return f"{speed['median']:.2f}× [{speed['ci_low']:.2f}, {speed['ci_high']:.2f}]"
+            # Escaped brackets: text right after the figure must not turn it into a link.
+            return f"{speed['median']:.2f}× \\[{speed['ci_low']:.2f}, {speed['ci_high']:.2f}\\]"
         if metric in ("p50", "p90", "p99"):
             return f"{fmt(entry['latency'][metric])} ms"
         if metric == "throughput":
@@ -878,7 +890,7 @@ COMPARISON_ROWS = (
     ("onnxruntime", "T1", "onnxruntime.md", "ONNX Runtime", "ONNX Runtime"),
     ("tensorrt", "T2", "tensorrt.md", "TensorRT", "TensorRT"),
     ("pruning", "T3", "pruning.md", "Pruning", "参数修剪"),
-    ("low-rank", "T4", "low-rank.md", "Low-rank decomposition", "低秩分解"),
+    ("low_rank", "T4", "low-rank.md", "Low-rank decomposition", "低秩分解"),
     ("distillation", "T5", "distillation.md", "Knowledge distillation", "知识蒸馏"),
     ("quantization", "Q1", "quantization.md", "Quantization (added)", "量化(本项目补充)"),
 )

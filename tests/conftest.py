@@ -43,6 +43,19 @@ def toy_results(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Pa
     return directory
 
 
+def load_results(directory: Path, names: list[str]) -> dict:
+    """Stored results by experiment name; each must exist and have run ok."""
+    from benchmarks import results
+
+    found = {}
+    for name in names:
+        stored, _ = results.load_experiment(name, directory)
+        assert stored is not None, f"{name}: no result in {directory}"
+        assert stored.status == "ok", f"{name}: {stored.status}: {stored.reason}"
+        found[name] = stored
+    return found
+
+
 def build_site(
     results: Path, destination: Path, config: Path = REPO / "mkdocs.yml", env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:

@@ -13,8 +13,11 @@ def test_toy_run_of_every_declared_experiment(toy_results):
 
     for name, exp in all_experiments().items():
         stored, failure = results.load_experiment(name, toy_results)
-        assert stored is not None and stored.status == "ok", name
-        assert failure is None
+        assert stored is not None and failure is None, name
+        if exp.requires and stored.status == "skipped":  # this machine lacks what it needs
+            assert stored.reason and not stored.points, name
+            continue
+        assert stored.status == "ok", name
         assert len(stored.points) == len(exp.points("toy"))
         for point in stored.points:
             for variant in exp.variants:
@@ -26,7 +29,8 @@ def test_toy_run_of_every_declared_experiment(toy_results):
         assert {"cpu", "isa", "logical_cores", "memory_gib", "packages", "commit", "date"} <= set(
             stored.machine
         )
-        assert stored.one_time_costs["onnxruntime"]["export_s"] > 0
+        if "onnxruntime" in stored.variants:
+            assert stored.one_time_costs["onnxruntime"]["export_s"] > 0
 
 
 def test_minilm_onnx_keeps_fidelity(toy_results):

@@ -154,10 +154,14 @@ def test_inline_figures_come_from_the_results(tmp_path):
         "<!-- bench:figure onnxruntime/digits-cnn:onnxruntime:p50@batch=1 -->"
     )
     text, _ = renderer.render(page, "en")
-    assert "2.00× [1.96, 2.04]" in text and "98.44%" in text and "1.50 s" in text and "5 ms" in text
+    assert r"2.00× \[1.96, 2.04\]" in text and "98.44%" in text and "1.50 s" in text and "5 ms" in text
+    # A point this profile's grid does not reach is said so; a misspelt axis is an error.
+    marker = "<!-- bench:figure onnxruntime/digits-cnn:onnxruntime:p50@batch=7 -->"
+    elsewhere, _ = renderer.render(marker, "en")
+    assert "not measured at batch 7" in elsewhere
     for bad in (
         "onnxruntime/digits-cnn:nope:p50@batch=1",
-        "onnxruntime/digits-cnn:onnxruntime:p50@batch=7",
+        "onnxruntime/digits-cnn:onnxruntime:p50@batchsize=1",
         "x",
     ):
         with pytest.raises(MarkerError):
@@ -183,3 +187,12 @@ def test_headline_and_tradeoff_show_the_best_variant(tmp_path):
     assert "1.40×" in text and "`onnxruntime/minilm`" in text and charts == 1
     with pytest.raises(MarkerError, match="unknown workload"):
         renderer.render("<!-- bench:tradeoff nope -->", "en")
+
+
+def test_every_comparison_row_names_a_declared_technique():
+    """A row whose technique matches no experiment would always read "not measured"."""
+    from benchmarks.experiments import all_experiments
+    from benchmarks.report import COMPARISON_ROWS
+
+    declared = {exp.technique for exp in all_experiments().values()}
+    assert {row[0] for row in COMPARISON_ROWS} <= declared

@@ -23,6 +23,8 @@ QUALITY_BAR_ZH = "与 FP32 PyTorch 的平均 logit 余弦相似度 >= 0.99,且 t
 PACKAGES: tuple[str, ...] = ()
 SEED = 0
 IMAGE_SIZE = 224
+# Exported graphs keep height and width dynamic (the parity inputs use two sizes).
+DYNAMIC_IMAGE_SIZE = True
 EVAL_IMAGES = 64
 EVAL_BATCH = 16
 
