@@ -1,0 +1,193 @@
+"""ONNX Runtime's optimisation levels, transformer optimiser and IO binding run end to end and
+record what each optimised graph holds; the T1 and C6 rules decide as written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks.results import ExperimentResult
+from benchmarks.techniques import onnxruntime as ort_technique
+from tests.conftest import load_results
+
+LEVELS = ("onnxruntime-levels/minilm", "onnxruntime-levels/digits-cnn")
+LEVEL_VARIANTS = ("ort-disabled", "ort-basic", "ort-extended", "ort-all")
+
+
+@pytest.fixture(scope="module")
+def levels_results(toy_results: Path) -> dict[str, ExperimentResult]:
+    return load_results(toy_results, LEVELS)
+
+
+@pytest.mark.parametrize("name", LEVELS)
+def test_levels_run_and_record_their_graphs(levels_results, name):
+    result = levels_results[name]
+    assert result.status == "ok", result.reason
+    assert result.config["baseline"] == "pytorch-eager"
+    onnx_variants = [v["name"] for v in result.config["variants"] if v["name"] != "pytorch-eager"]
+    assert set(LEVEL_VARIANTS) <= set(onnx_variants)
+    for variant in onnx_variants:
+        info = result.variants[variant]["info"]
+        assert info["graph_nodes"] == sum(info["graph_ops"].values()) > 0
+        assert info["intra_op_threads"] == result.config["threads"]
+        assert info["parity_max_abs_diff"] <= info["parity_tolerance"]
+        assert result.one_time_costs[variant]["export_s"] > 0
+    # nothing is optimised away when optimisation is off
+    disabled = result.variants["ort-disabled"]["info"]
+    assert disabled["graph_nodes"] == disabled["exported_nodes"]
+    # one export serves every variant of the experiment
+    made = [v for v in onnx_variants if not result.variants[v]["info"]["export_reused"]]
+    assert len(made) <= 1
+    assert len({result.one_time_costs[v]["export_s"] for v in onnx_variants}) == 1
+    for entry in result.points:
+        assert set(entry["variants"]) == {"pytorch-eager", *onnx_variants}
+
+
+def test_io_binding_variant_gives_the_same_outputs(levels_results):
+    variants = levels_results["onnxruntime-levels/digits-cnn"].variants
+    assert variants["ort-all-io-binding"]["info"]["io_binding"] is True
+    assert variants["ort-all"]["info"]["io_binding"] is False
+    # IO binding changes where buffers live, not the numbers
+    assert variants["ort-all-io-binding"]["quality"] == variants["ort-all"]["quality"]
+
+
+def test_all_leaves_no_more_nodes_than_disabled_for_minilm(levels_results):
+    variants = levels_results["onnxruntime-levels/minilm"].variants
+    assert variants["ort-all"]["info"]["graph_nodes"] <= variants["ort-disabled"]["info"]["graph_nodes"]
+    # the fusions ONNX Runtime applies on this graph appear as contrib operators
+    assert any(op.startswith("com.microsoft.") for op in variants["ort-all"]["info"]["graph_ops"])
+    assert not any(op.startswith("com.microsoft.") for op in variants["ort-disabled"]["info"]["graph_ops"])
+
+
+def test_transformer_optimiser_reports_its_fusions(levels_results):
+    info = levels_results["onnxruntime-levels/minilm"].variants["ort-transformer-optimizer"]["info"]
+    assert isinstance(info["fused_operators"], dict) and all(n > 0 for n in info["fused_operators"].values())
+    assert isinstance(info["attention_fused"], bool)
+    assert info["transformer_num_heads"] == 12 and info["transformer_hidden_size"] == 384
+    assert (
+        levels_results["onnxruntime-levels/minilm"].one_time_costs["ort-transformer-optimizer"][
+            "transformer_optimize_s"
+        ]
+        > 0
+    )
+
+
+def test_c6_judge_reads_the_real_results(levels_results):
+    finding = ort_technique.judge_c6(levels_results)
+    assert finding.outcome in ("holds", "partly", "does-not-hold")
+    nodes = levels_results["onnxruntime-levels/digits-cnn"].variants["ort-all"]["info"]["graph_nodes"]
+    assert f"all {nodes} nodes" in finding.evidence and f"all {nodes} 个节点" in finding.evidence_zh
+
+
+def test_io_binding_writes_into_the_bound_output(tmp_path):
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Mul", ["x", "two"], ["output"])],
+        "double",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["n", 3])],
+        [helper.make_tensor("two", TensorProto.FLOAT, [], [2.0])],
+    )
+    path = tmp_path / "double.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=9), str(path))
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    call, output = ort_technique.io_binding_call(session, {"x": x})
+    before = output.data_ptr()
+    assert call() is output and output.data_ptr() == before
+    np.testing.assert_array_equal(output.numpy(), 2 * x)
+    assert ort_technique.graph_ops(path) == {"Mul": 1}
+
+
+# ---- the rules, on results whose figures the test chooses ----------------------------------------
+
+
+def _entry(value: float | None, p50: float = 1.0) -> dict:
+    entry = {"latency": {"p50": p50}}
+    if value is not None:
+        entry["speedup"] = {"median": value, "ci_low": value, "ci_high": value}
+    return entry
+
+
+def _t1_result(name: str, workload: str, batch1: list[tuple[dict, float]]) -> ExperimentResult:
+    points = [
+        {"params": p, "variants": {"pytorch-eager": _entry(None), "onnxruntime": _entry(s)}}
+        for p, s in batch1
+    ]
+    points.append(
+        {
+            "params": {**batch1[0][0], "batch": 8},
+            "variants": {"pytorch-eager": _entry(None), "onnxruntime": _entry(0.1)},
+        }
+    )
+    return ExperimentResult(
+        name,
+        "ok",
+        "default",
+        {"workload": workload},
+        {},
+        "",
+        one_time_costs={"onnxruntime": {"export_s": 7.0}},
+        points=points,
+    )
+
+
+@pytest.mark.parametrize(
+    ("minilm", "digits", "outcome"),
+    [((2.0, 1.2), 5.0, "holds"), ((2.0, 0.8), 5.0, "partly"), ((1.05, 0.8), 1.0, "does-not-hold")],
+)
+def test_t1_rule(minilm, digits, outcome):
+    found = {
+        "onnxruntime/minilm": _t1_result(
+            "onnxruntime/minilm",
+            "minilm",
+            [({"batch": 1, "seq_len": 32}, minilm[0]), ({"batch": 1, "seq_len": 128}, minilm[1])],
+        ),
+        "onnxruntime/digits-cnn": _t1_result(
+            "onnxruntime/digits-cnn", "digits-cnn", [({"batch": 1}, digits)]
+        ),
+    }
+    finding = ort_technique.judge_t1(found)
+    assert finding.outcome == outcome
+    assert "export 7.0 s" in finding.evidence and f"1×128 {minilm[1]:.2f}×" in finding.evidence
+
+
+def _c6_result(name: str, nodes: dict[str, int], p50s: dict[str, float]) -> ExperimentResult:
+    variants = {"pytorch-eager": {"info": {}}}
+    for level, count in nodes.items():
+        variants[f"ort-{level}"] = {"info": {"graph_nodes": count, "graph_ops": {"Add": count}}}
+    point = {"pytorch-eager": _entry(None, 10.0)} | {f"ort-{k}": _entry(1.0, v) for k, v in p50s.items()}
+    return ExperimentResult(
+        name,
+        "ok",
+        "default",
+        {"workload": name},
+        {},
+        "",
+        variants=variants,
+        points=[{"params": {"batch": 1}, "variants": point}],
+    )
+
+
+@pytest.mark.parametrize(
+    ("all_nodes", "all_ms", "outcome"),
+    [(5, 1.0, "holds"), (5, 1.95, "partly"), (10, 1.0, "partly"), (10, 2.0, "does-not-hold")],
+)
+def test_c6_rule(all_nodes, all_ms, outcome):
+    levels = ("disabled", "basic", "extended", "all")
+    found = {
+        name: _c6_result(
+            name,
+            dict(zip(levels, (10, 10, 8, all_nodes), strict=True)),
+            dict(zip(levels, (2.0, 2.0, 2.0, all_ms), strict=True)),
+        )
+        for name in ort_technique.C6_EXPERIMENTS
+    }
+    finding = ort_technique.judge_c6(found)
+    assert finding.outcome == outcome
+    assert f"all {all_nodes} nodes, {2.0 / all_ms:.2f}×" in finding.evidence

@@ -1,0 +1,179 @@
+"""Quantization mechanics: INT8 files are smaller and hold integer operators, calibration never
+sees the evaluation data, the Q1 rule is implemented as written, and every experiment runs end
+to end at toy size."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import onnx
+import pytest
+
+from benchmarks import workloads
+from benchmarks.techniques import quantization as q
+
+EXPERIMENTS = ("quantization/digits-cnn", "quantization/minilm", "quantization/resnet50")
+
+
+@pytest.fixture(scope="module")
+def digits_fp32(cache_dir: Path) -> Path:
+    """The shared, cached FP32 export (the same file the ONNX Runtime FP32 variant runs)."""
+    return q.fp32_onnx(workloads.get("digits-cnn"))[0]
+
+
+def test_fp32_export_is_made_once_and_shared(digits_fp32):
+    path, record, export_s = q.fp32_onnx(workloads.get("digits-cnn"))
+    assert path == digits_fp32 and path.exists()
+    assert record["export_cached"] and record["opset"] == 18 and export_s > 0
+    onnx.checker.check_model(str(path))
+
+
+def _node_types(path: Path) -> set[str]:
+    return {node.op_type for node in onnx.load(str(path)).graph.node}
+
+
+def test_gemm_rewrite_keeps_outputs(digits_fp32, tmp_path):
+    rewritten = tmp_path / "matmul.onnx"
+    assert q.gemm_to_matmul(digits_fp32, rewritten) == 2
+    assert "Gemm" not in _node_types(rewritten) and "MatMul" in _node_types(rewritten)
+    onnx.checker.check_model(str(rewritten))
+    inputs = workloads.get("digits-cnn").timing_inputs({"batch": 16})
+    before = q.ort_session(digits_fp32, 1).run(None, inputs)[0]
+    after = q.ort_session(rewritten, 1).run(None, inputs)[0]
+    np.testing.assert_allclose(after, before, atol=1e-5, rtol=0)
+
+
+def test_dynamic_int8_is_smaller_holds_integer_ops_and_runs(digits_fp32, tmp_path):
+    int8 = tmp_path / "digits.int8.onnx"
+    record = q.quantize_onnx_dynamic(digits_fp32, int8)
+    assert int8.stat().st_size < digits_fp32.stat().st_size
+    assert record["int8_file_mb"] < record["fp32_file_mb"]
+    ops = _node_types(int8)
+    assert {"MatMulInteger", "DynamicQuantizeLinear"} <= ops
+    assert record["graph_ops"]["MatMulInteger"] == 2  # the two Linear layers
+    assert "Conv" in ops  # dynamic INT8 leaves convolutions in FP32
+    optimized = tmp_path / "digits.int8.optimized.onnx"
+    q.ort_session(int8, 1, optimized)
+    assert q.integer_kernels(q.op_counts(optimized)) == 2, q.op_counts(optimized)
+    inputs = workloads.get("digits-cnn").timing_inputs({"batch": 5})
+    out = q.ort_session(int8, 1).run(None, inputs)[0]
+    assert out.shape == (5, 10) and np.all(np.isfinite(out))
+
+
+def test_static_qdq_holds_quantize_dequantize_and_runs_integer_kernels(digits_fp32, tmp_path):
+    workload = workloads.get("digits-cnn")
+    int8 = tmp_path / "digits.qdq.onnx"
+    calibration = q.calibration_inputs(workload)
+    record = q.quantize_onnx_static(digits_fp32, int8, calibration)
+    assert {"QuantizeLinear", "DequantizeLinear"} <= _node_types(int8)
+    assert record["graph_ops"]["QuantizeLinear"] > 0 and record["graph_ops"]["DequantizeLinear"] > 0
+    assert record["calibration_examples"] == q.CALIBRATION_COUNT["digits-cnn"]
+    assert record["calibration_s"] > 0
+    optimized = tmp_path / "digits.qdq.optimized.onnx"
+    session = q.ort_session(int8, 1, optimized)
+    executed = q.op_counts(optimized)
+    assert q.integer_kernels(executed) >= 3, executed  # two convolutions and the Linear layers
+    out = session.run(None, workload.timing_inputs({"batch": 3}))[0]
+    assert out.shape == (3, 10) and np.all(np.isfinite(out))
+
+
+def test_calibration_never_uses_the_evaluation_data(cache_dir, monkeypatch):
+    digits = workloads.get("digits-cnn")
+    calibration = np.concatenate([b["images"] for b in q.calibration_inputs(digits)])
+    evaluation = np.concatenate([b["images"] for b in digits.eval_batches()])
+    eval_rows = {row.tobytes() for row in evaluation}
+    train_rows = {row.tobytes() for row in digits.dataset()[0]}
+    assert len(calibration) == q.CALIBRATION_COUNT["digits-cnn"]
+    assert all(row.tobytes() in train_rows for row in calibration)
+    assert not any(row.tobytes() in eval_rows for row in calibration)
+
+    # MiniLM: capture the sentences that get tokenised for calibration.
+    minilm = workloads.get("minilm")
+    seen: list[str] = []
+    monkeypatch.setattr(minilm, "_encode", lambda texts, max_length, pad_to_max: seen.extend(texts) or {})
+    batches = q.calibration_inputs(minilm)
+    assert len(batches) * q.CALIBRATION_BATCH["minilm"] >= len(seen) == q.CALIBRATION_COUNT["minilm"]
+    assert not set(seen) & set(minilm.eval_texts())
+
+    resnet = workloads.get("resnet50")
+    cal_images = np.concatenate([b["images"] for b in q.calibration_inputs(resnet)])
+    eval_images = np.concatenate([b["images"] for b in resnet.eval_batches()])
+    timing_images = resnet.timing_inputs({"batch": 1})["images"]
+    for image in cal_images:
+        assert not np.any(np.all(np.isclose(eval_images, image), axis=(1, 2, 3)))
+        assert not np.allclose(timing_images[0], image)
+
+
+# ---- the Q1 rule, on synthetic results --------------------------------------------------------
+
+
+def _result(name: str, baseline: str, quality: dict, speed: dict, params: dict) -> SimpleNamespace:
+    variants = {v: {"quality": quality[v], "info": {}} for v in quality}
+    point = {"params": params, "variants": {v: {"speedup": {"median": s}} for v, s in speed.items()}}
+    return SimpleNamespace(experiment=name, variants=variants, points=[point], config={"baseline": baseline})
+
+
+def _q1(int8_speed: float, cosine: float, top1: float, int8_acc: float, ort_speed: float = 1.2):
+    fid = {"cosine_mean": cosine, "nn_top1_agreement": top1}
+    minilm = _result(
+        "quantization/minilm",
+        "pytorch-eager",
+        {"pytorch-eager": {}, "ort-int8-dynamic": fid, "onnxruntime": {}, "pytorch-bf16": {}},
+        {"ort-int8-dynamic": int8_speed, "onnxruntime": ort_speed, "pytorch-bf16": 1.1},
+        q.Q1_POINT,
+    )
+    digits = _result(
+        "quantization/digits-cnn",
+        "pytorch-eager",
+        {"pytorch-eager": {"accuracy": 0.98}, "ort-int8-static": {"accuracy": int8_acc}},
+        {"ort-int8-static": 2.0},
+        {"batch": 1},
+    )
+    return q.judge_q1({"quantization/minilm": minilm, "quantization/digits-cnn": digits}).outcome
+
+
+def test_q1_rule_thresholds():
+    assert _q1(1.5, 0.995, 0.97, 0.975) == "holds"
+    assert _q1(1.29, 0.995, 0.97, 0.975) == "partly"  # too slow on MiniLM; digits keeps accuracy
+    assert _q1(1.5, 0.985, 0.97, 0.975) == "partly"  # cosine under the bar
+    assert _q1(1.5, 0.995, 0.94, 0.975) == "partly"  # top-1 agreement under the bar
+    assert _q1(1.5, 0.995, 0.97, 0.96) == "partly"  # MiniLM holds; digits loses 2 points
+    assert _q1(1.5, 0.995, 0.97, 0.975, ort_speed=1.6) == "partly"  # FP32 ONNX Runtime is faster
+    assert _q1(1.2, 0.995, 0.97, 0.96) == "does-not-hold"
+
+
+# ---- end to end, through the command line -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def quantization_results(toy_results: Path) -> Path:
+    return toy_results
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_experiment_runs_at_toy_size(quantization_results, name):
+    path = quantization_results / f"{name.replace('/', '__')}.json"
+    assert path.exists(), name
+    result = json.loads(path.read_text())
+    assert result["status"] == "ok", result.get("reason")
+    for variant in result["config"]["variants"]:
+        record = result["variants"][variant["name"]]
+        assert record["quality"], variant["name"]
+        assert record["info"]["precision"]
+    for name_, record in result["variants"].items():
+        info = record["info"]
+        if name_.startswith("ort-int8"):
+            assert info["int8_file_mb"] < info["fp32_file_mb"]
+            assert info["executed_integer_kernels"] == q.integer_kernels(info["executed_graph_ops"]) > 0
+        if name_ == "ort-int8-static":
+            assert info["calibration_examples"] > 0 and result["one_time_costs"][name_]["calibration_s"] > 0
+        if name_ == "pytorch-int8-dynamic":
+            assert info["quantized_linear_layers"] > 0
+        if name_ == "pytorch-bf16":
+            assert info["parameter_dtypes"] == ["bfloat16"]
+    if name == "quantization/minilm":
+        # The six feed-forward output projections (fed by GELU) stay FP32 in static INT8.
+        assert result["variants"]["ort-int8-static"]["info"]["nodes_kept_fp32"] == 6
