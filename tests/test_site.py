@@ -66,7 +66,8 @@ def test_unknown_marker_fails_the_build(tmp_path, toy_results, marker):
     config = tmp_path / "mkdocs.yml"
     text = (REPO / "mkdocs.yml").read_text().replace("docs_dir: docs", f"docs_dir: {docs}")
     text = text.replace("custom_dir: overrides", f"custom_dir: {REPO / 'overrides'}")
-    text = text.replace("- scripts/mkdocs_hooks.py", f"- {REPO / 'scripts/mkdocs_hooks.py'}")
+    for hook in ("scripts/notebooks.py", "scripts/mkdocs_hooks.py"):
+        text = text.replace(f"- {hook}", f"- {REPO / hook}")
     text = text.replace("- stylesheets/extra.css", "- stylesheets/extra.css")
     config.write_text(text)
     proc = build_site(toy_results, tmp_path / "site", config)
