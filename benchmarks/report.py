@@ -289,6 +289,7 @@ class Renderer:
             "headline": self.headline,
             "comparison": self.comparison,
             "tradeoff": self.tradeoff,
+            "roofline": self.roofline,
             "figure": self.figure,
             "settings": self.settings,
             "durations": self.durations,
@@ -754,6 +755,25 @@ class Renderer:
             "(● / ○)</small>\n"
         )
         return self._chart_html(fig, f"chart-tradeoff-{workload}-{lang}") + "\n\n" + caption
+
+    def roofline(self, arg: str | None, lang: str) -> str:
+        """This machine's measured ceilings and where the eager models land under them."""
+        from benchmarks.techniques import principles
+
+        if arg:
+            raise MarkerError(f"bench:roofline takes no argument, got {arg!r}")
+        results = {n: r for n, r in self._all_ok().items() if n in principles.ROOFLINE_EXPERIMENTS}
+        self.used.update(results)
+        if "roofline/gemm" not in results:
+            return _admonition(
+                "warning", _t(lang, "not_measured"), _t(lang, "not_measured_body").format(exp="roofline/gemm")
+            )
+        fig = principles.roofline_figure(results, lang)
+        table = markdown_table(pd.DataFrame(principles.roofline_rows(results, lang)))
+        return (
+            self._chart_html(fig, f"chart-roofline-{lang}")
+            + f'\n\n<div class="bench-table" markdown>\n\n{table}\n\n</div>\n'
+        )
 
     def figure(self, spec: str | None, lang: str) -> str:
         """One number inline: ``EXP:VARIANT:METRIC`` or ``EXP:VARIANT:METRIC@batch=1,seq_len=128``."""

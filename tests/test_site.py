@@ -167,3 +167,9 @@ def test_results_offered_for_download(built_site, toy_results):
     csv = (built_site / "results" / "onnxruntime__minilm.csv").read_text().splitlines()
     assert csv[0].startswith("experiment,param_batch,param_seq_len,variant,latency_p50_ms")
     assert len(csv) > 2
+
+
+@pytest.mark.parametrize("page", ["principles.html", "zh/principles.html"])
+def test_roofline_chart_is_rendered_from_the_measured_peaks(built_site, page):
+    text = (built_site / page).read_text()
+    assert 'id="chart-roofline-' in text and "GFLOP/s" in text and "GB/s" in text
