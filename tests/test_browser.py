@@ -84,3 +84,24 @@ def test_chart_language_switch_and_chinese_search(server, browser):
     assert not errors, errors
     assert not outside, f"requests left the site: {outside}"
     page.close()
+
+
+def test_faq_shows_this_builds_figures_in_both_languages(server, browser):
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{server}/faq.html#cache")
+    answer = page.locator("#cache + p").inner_text()
+    assert "64-entry LRU cache" in answer and "×" in answer  # a figure rendered inline, not a marker
+    assert "bench:" not in page.content()
+
+    page.locator(".md-header__option .md-select").first.hover()
+    page.locator('a.md-select__link[hreflang="zh"]').first.click()
+    page.wait_for_url(f"{server}/zh/faq.html*")
+    assert page.locator("html").get_attribute("lang") == "zh"
+    answer_zh = page.locator("#cache + p").inner_text()
+    assert "LRU 缓存" in answer_zh and "×" in answer_zh
+    # The answers link to the experiments that back them.
+    assert page.locator('a[href^="inference.html#caching"]').count() >= 1
+    assert not errors, errors
+    page.close()
