@@ -8,9 +8,10 @@ before the first call.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -40,6 +41,25 @@ def build_pytorch_eager(workload: ModuleType, options: dict, threads: int, workd
     model = workload.torch_model()
     load_s = time.perf_counter() - start
     return torch_variant(model, {"load_s": load_s})
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Run one-time work (decomposition, training, fine-tuning) on one torch thread.
+
+    On cores shared with other processes (the runner builds all variants at
+    once), two threads made a LAPACK SVD about 50x slower and a training step
+    about 20x slower here than one thread did: each parallel region waits for
+    its slowest thread.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def torch_variant(model: Any, one_time_costs: dict[str, float], **info: Any) -> Variant:

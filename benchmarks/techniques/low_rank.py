@@ -10,41 +10,22 @@ is settled by counting, and its latency by the runner's paired timing.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.util
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from benchmarks.engines import one_thread
 from benchmarks.experiments import Experiment, VariantSpec
 from benchmarks.techniques.onnxruntime import PYTORCH_EAGER
 from benchmarks.verdicts import Finding, Verdict, info, quality, speedups
 
 # ---- the decompositions ---------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    """Run one-time work (decomposition, fine-tuning) on one thread.
-
-    On cores shared with other processes (the runner builds all variants at
-    once), two threads made a LAPACK SVD about 50x slower and a training step
-    about 20x slower here than one thread did: each parallel region waits for
-    its slowest thread.
-    """
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 # --8<-- [start:svd]
@@ -61,7 +42,7 @@ def svd_factorize_linear(linear: Any, rank: int) -> Any:
     full = min(linear.in_features, linear.out_features)
     if not 1 <= rank <= full:
         raise ValueError(f"rank must be in [1, {full}], not {rank}")
-    with _one_thread():
+    with one_thread():
         u, s, vh = torch.linalg.svd(linear.weight.detach(), full_matrices=False)
     root = s[:rank].sqrt()
     first = nn.Linear(linear.in_features, rank, bias=False)
@@ -92,7 +73,7 @@ def tucker_factorize_conv(conv: Any, ranks: tuple[int, int], n_iter_max: int = 5
 
     chain = _tucker_shell(conv, ranks)
     first, middle, last = chain
-    with _one_thread(), tl.backend_context("pytorch"):
+    with one_thread(), tl.backend_context("pytorch"):
         weight = conv.weight.detach()
         (core, (out_factor, in_factor)), _ = partial_tucker(
             weight, rank=list(ranks), modes=[0, 1], init="svd", n_iter_max=n_iter_max, random_state=0
@@ -214,23 +195,10 @@ def finetune_digits(model: Any, epochs: int, lr: float, seed: int) -> dict[str, 
     torch.manual_seed(seed)
     x_train, _, y_train, _ = digits_cnn.dataset()
     xs, ys = torch.from_numpy(x_train), torch.from_numpy(y_train)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=digits_cnn.SETTINGS.weight_decay)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    generator = torch.Generator().manual_seed(seed)
-    batch = digits_cnn.SETTINGS.batch_size
-    start = time.perf_counter()
-    model.train()
     # Steps this small gain nothing from a second thread, and lose much when cores are shared.
-    with _one_thread():
-        for _ in range(epochs):
-            order = torch.randperm(len(xs), generator=generator)
-            for i in range(0, len(xs), batch):
-                idx = order[i : i + batch]
-                optimiser.zero_grad()
-                loss_fn(model(xs[idx]), ys[idx]).backward()
-                optimiser.step()
-    model.eval()
-    return {"finetune_s": time.perf_counter() - start, "epochs": epochs, "train_images": len(xs)}
+    with one_thread():
+        finetune_s = digits_cnn.fit(model, xs, ys, epochs=epochs, lr=lr, seed=seed)
+    return {"finetune_s": finetune_s, "epochs": epochs, "train_images": len(xs)}
 
 
 # --8<-- [end:finetune-digits]
@@ -269,7 +237,7 @@ def distill_minilm(
     # Dropout stays off (eval mode): the student matches the teacher's deterministic embeddings.
     student.eval()
     start = time.perf_counter()
-    with _one_thread():
+    with one_thread():
         for _ in range(steps):
             idx = torch.randint(len(texts), (batch,), generator=generator).tolist()
             tokens = tokenizer(

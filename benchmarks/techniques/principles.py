@@ -18,7 +18,6 @@ builders refuse to run if it was loaded before their caps were set).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -33,8 +32,10 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.engines import one_thread
 from benchmarks.experiments import Experiment, VariantSpec
 from benchmarks.verdicts import Finding, Verdict, info, p50, quality, speedup
+from benchmarks.workloads.digits_cnn import fit
 
 SEED = 0
 
@@ -711,41 +712,6 @@ def build_sized_cnn(width: int, depth: int, hidden: int = 64):
     return SizedCNN()
 
 
-@contextlib.contextmanager
-def _one_thread():
-    """Train on one thread: tiny batches gain nothing from more, and several workers may train at once."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def _fit(model: Any, xs: Any, ys: Any, epochs: int, batch_size: int, seed: int) -> float:
-    """The workload's training recipe (AdamW, same learning rate and decay); returns seconds spent."""
-    import torch
-
-    from benchmarks.workloads.digits_cnn import SETTINGS
-
-    optimiser = torch.optim.AdamW(model.parameters(), lr=SETTINGS.lr, weight_decay=SETTINGS.weight_decay)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    generator = torch.Generator().manual_seed(seed)
-    model.train()
-    start = time.perf_counter()
-    for _ in range(epochs):
-        order = torch.randperm(len(xs), generator=generator)
-        for i in range(0, len(xs), batch_size):
-            idx = order[i : i + batch_size]
-            optimiser.zero_grad()
-            loss_fn(model(xs[idx]), ys[idx]).backward()
-            optimiser.step()
-    model.eval()
-    return time.perf_counter() - start
-
-
 def _cache_path(kind: str, settings: dict[str, Any], *functions: Callable[..., Any]) -> Path:
     """Cached weights keyed by the code that makes them, the settings and the torch version."""
     import inspect
@@ -794,7 +760,7 @@ def train_sized(width: int, depth: int, hidden: int = 64):
     from benchmarks.workloads.digits_cnn import SETTINGS, dataset
 
     settings = {"width": width, "depth": depth, "hidden": hidden, "recipe": str(SETTINGS)}
-    path = _cache_path("sized", settings, build_sized_cnn, _fit, train_sized)
+    path = _cache_path("sized", settings, build_sized_cnn, fit, train_sized)
     model = build_sized_cnn(width, depth, hidden)
     cached = _load(path)
     if cached is not None:
@@ -803,15 +769,9 @@ def train_sized(width: int, depth: int, hidden: int = 64):
     torch.manual_seed(SETTINGS.seed)
     model = build_sized_cnn(width, depth, hidden)
     x_train, _, y_train, _ = dataset()
-    with _one_thread():
-        train_s = _fit(
-            model,
-            torch.from_numpy(x_train),
-            torch.from_numpy(y_train),
-            SETTINGS.epochs,
-            SETTINGS.batch_size,
-            0,
-        )
+    with one_thread():
+        xs, ys = torch.from_numpy(x_train), torch.from_numpy(y_train)
+        train_s = fit(model, xs, ys, epochs=SETTINGS.epochs, lr=SETTINGS.lr, seed=0)
     training = {"train_s": train_s, "epochs": SETTINGS.epochs}
     _save_atomic(path, {"state_dict": model.state_dict(), "training": training})
     return model.eval(), {**training, "cached": False}
@@ -903,7 +863,7 @@ def pretrain_source():
     from benchmarks.workloads.digits_cnn import SETTINGS, dataset
 
     settings = {"classes": SOURCE_CLASSES, "recipe": str(SETTINGS)}
-    path = _cache_path("source", settings, build_sized_cnn, _fit, pretrain_source)
+    path = _cache_path("source", settings, build_sized_cnn, fit, pretrain_source)
     model = build_sized_cnn(**DIGITS_BASE)
     cached = _load(path)
     if cached is not None:
@@ -914,8 +874,8 @@ def pretrain_source():
     torch.manual_seed(SETTINGS.seed)
     model = build_sized_cnn(**DIGITS_BASE)
     xs, ys = torch.from_numpy(x_train[keep]), torch.from_numpy(y_train[keep])
-    with _one_thread():
-        train_s = _fit(model, xs, ys, SETTINGS.epochs, SETTINGS.batch_size, 0)
+    with one_thread():
+        train_s = fit(model, xs, ys, epochs=SETTINGS.epochs, lr=SETTINGS.lr, seed=0)
     training = {"pretrain_s": train_s, "pretrain_images": int(keep.sum())}
     _save_atomic(path, {"state_dict": model.state_dict(), "training": training})
     return model.eval(), {**training, "cached": False}
@@ -992,7 +952,7 @@ def build_few_shot(workload: ModuleType, options: dict, threads: int, workdir: P
         f"few-shot-{start_from}",
         {"per_class": FEW_SHOT_PER_CLASS, "steps": FEW_SHOT_STEPS},
         build_sized_cnn,
-        _fit,
+        fit,
         pretrain_source,
         train_few_shot,
         few_shot_split,
@@ -1003,7 +963,7 @@ def build_few_shot(workload: ModuleType, options: dict, threads: int, workdir: P
         model.load_state_dict(cached["state_dict"])
         record = cached["record"]
     else:
-        with _one_thread():
+        with one_thread():
             model, record = train_few_shot(start_from)
         _save_atomic(path, {"state_dict": model.state_dict(), "record": record})
     curve = [tuple(row) for row in record["curve"]]

@@ -142,24 +142,13 @@ def finetune_digits(model: Any, epochs: int, lr: float, seed: int) -> tuple[Any,
     x_train, _, y_train, _ = digits_cnn.dataset()
     xs, ys = torch.from_numpy(x_train), torch.from_numpy(y_train)
     masks = _zero_masks(model)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=digits_cnn.SETTINGS.weight_decay)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    generator = torch.Generator().manual_seed(seed)
-    batch = digits_cnn.SETTINGS.batch_size
-    start = time.perf_counter()
-    model.train()
-    for _ in range(epochs):
-        order = torch.randperm(len(xs), generator=generator)
-        for i in range(0, len(xs), batch):
-            idx = order[i : i + batch]
-            optimiser.zero_grad()
-            loss_fn(model(xs[idx]), ys[idx]).backward()
-            optimiser.step()
-            with torch.no_grad():  # re-apply the masks: the update moved pruned weights
-                for weight, mask in masks:
-                    weight.mul_(mask)
-    model.eval()
-    return model, time.perf_counter() - start
+
+    def keep_zeros() -> None:  # re-apply the masks: the update moved pruned weights
+        with torch.no_grad():
+            for weight, mask in masks:
+                weight.mul_(mask)
+
+    return model, digits_cnn.fit(model, xs, ys, epochs=epochs, lr=lr, seed=seed, after_step=keep_zeros)
 
 
 # --8<-- [end:finetune]

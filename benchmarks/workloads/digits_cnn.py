@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
@@ -98,6 +99,41 @@ def _weights_path(settings: TrainSettings) -> Path:
     return cache_dir() / "models" / f"digits_cnn-{digest}.pt"
 
 
+def fit(
+    model: Any,
+    xs: Any,
+    ys: Any,
+    *,
+    epochs: int,
+    lr: float,
+    seed: int,
+    batch_size: int | None = None,
+    after_step: Callable[[], None] | None = None,
+    settings: TrainSettings = SETTINGS,
+) -> float:
+    """The one training recipe every digits model uses (AdamW, cross-entropy, shuffled
+    mini-batches); ``after_step`` runs after each update. Returns the seconds spent."""
+    import torch
+
+    optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=settings.weight_decay)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    generator = torch.Generator().manual_seed(seed)
+    batch = batch_size or settings.batch_size
+    start = time.perf_counter()
+    model.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(xs), generator=generator)
+        for i in range(0, len(xs), batch):
+            idx = order[i : i + batch]
+            optimiser.zero_grad()
+            loss_fn(model(xs[idx]), ys[idx]).backward()
+            optimiser.step()
+            if after_step is not None:
+                after_step()
+    model.eval()
+    return time.perf_counter() - start
+
+
 def train(settings: TrainSettings = SETTINGS):
     """Train from a fixed seed; returns the model and what training cost."""
     import torch
@@ -105,21 +141,10 @@ def train(settings: TrainSettings = SETTINGS):
     torch.manual_seed(settings.seed)
     x_train, x_test, y_train, y_test = dataset(settings.test_fraction, settings.seed)
     model = build_model(settings.width, settings.hidden)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
-    loss_fn = torch.nn.CrossEntropyLoss()
     xs, ys = torch.from_numpy(x_train), torch.from_numpy(y_train)
-    generator = torch.Generator().manual_seed(settings.seed)
-    start = time.perf_counter()
-    model.train()
-    for _ in range(settings.epochs):
-        order = torch.randperm(len(xs), generator=generator)
-        for i in range(0, len(xs), settings.batch_size):
-            idx = order[i : i + settings.batch_size]
-            optimiser.zero_grad()
-            loss_fn(model(xs[idx]), ys[idx]).backward()
-            optimiser.step()
-    train_s = time.perf_counter() - start
-    model.eval()
+    train_s = fit(
+        model, xs, ys, epochs=settings.epochs, lr=settings.lr, seed=settings.seed, settings=settings
+    )
     with torch.inference_mode():
         accuracy = float((model(torch.from_numpy(x_test)).argmax(1).numpy() == y_test).mean())
     return model, {"train_s": train_s, "test_accuracy": accuracy, "epochs": settings.epochs}
