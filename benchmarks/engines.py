@@ -149,6 +149,24 @@ OPT_LEVELS = {
 }
 
 
+def check_session_parity(model: Any, session: Any, workload: ModuleType, engine: str) -> float:
+    """Same inputs through PyTorch and an ONNX Runtime session, at shapes other than the
+    export example; raises ParityError beyond the workload's tolerance."""
+    import torch
+
+    worst = 0.0
+    for inputs in workload.parity_inputs():
+        with torch.inference_mode():
+            expected = model(**{k: torch.from_numpy(v) for k, v in inputs.items()}).numpy()
+        got = session.run(None, inputs)[0]
+        worst = max(worst, float(np.max(np.abs(got - expected))))
+    if not worst <= workload.PARITY_ATOL:
+        raise ParityError(
+            f"{engine} output differs from PyTorch by {worst:.3g} (tolerance {workload.PARITY_ATOL:g})"
+        )
+    return worst
+
+
 def build_onnxruntime(workload: ModuleType, options: dict, threads: int, workdir: Path) -> Variant:
     """Export from PyTorch, check parity, and run with ONNX Runtime's CPU execution provider."""
     import onnxruntime as ort
@@ -173,17 +191,7 @@ def build_onnxruntime(workload: ModuleType, options: dict, threads: int, workdir
     session_s = time.perf_counter() - start
     # --8<-- [end:session]
 
-    # Parity: same inputs through both engines, shapes other than the export example.
-    worst = 0.0
-    for inputs in workload.parity_inputs():
-        with torch.inference_mode():
-            expected = model(**{k: torch.from_numpy(v) for k, v in inputs.items()}).numpy()
-        got = session.run(None, inputs)[0]
-        worst = max(worst, float(np.max(np.abs(got - expected))))
-    if not worst <= workload.PARITY_ATOL:
-        raise ParityError(
-            f"ONNX Runtime output differs from PyTorch by {worst:.3g} (tolerance {workload.PARITY_ATOL:g})"
-        )
+    worst = check_session_parity(model, session, workload, "ONNX Runtime")
     del model
 
     def bind(inputs: dict[str, np.ndarray]) -> Callable[[], Any]:

@@ -287,7 +287,7 @@ def build_ort_graph(workload: ModuleType, options: dict, threads: int, workdir: 
     import onnxruntime as ort
     import torch
 
-    from benchmarks.engines import OPT_LEVELS, ParityError, Variant
+    from benchmarks.engines import OPT_LEVELS, Variant, check_session_parity
 
     torch.set_num_threads(threads)
     model = workload.torch_model()
@@ -315,17 +315,7 @@ def build_ort_graph(workload: ModuleType, options: dict, threads: int, workdir: 
     costs["session_create_s"] = session_s
     ops = optimized_graph_ops(path, session_options, workdir)
 
-    worst = 0.0
-    for inputs in workload.parity_inputs():
-        with torch.inference_mode():
-            expected = model(**{k: torch.from_numpy(v) for k, v in inputs.items()}).numpy()
-        got = session.run(None, inputs)[0]
-        worst = max(worst, float(np.max(np.abs(got - expected))))
-    if not worst <= workload.PARITY_ATOL:
-        raise ParityError(
-            f"ONNX Runtime ({level}) output differs from PyTorch by {worst:.3g} "
-            f"(tolerance {workload.PARITY_ATOL:g})"
-        )
+    worst = check_session_parity(model, session, workload, f"ONNX Runtime ({level})")
     del model
 
     io_binding = bool(options.get("io_binding"))
