@@ -38,6 +38,9 @@ class Profile:
     settings: MeasureSettings
     eval_limit: int | None = field(metadata={"help": "evaluation examples; None means all"})
     timeout_s: float = field(default=900.0, metadata={"help": "wall-clock limit of one experiment"})
+    noise_repeats: int = field(
+        default=1, metadata={"help": "times a noisy point is measured again before it is flagged"}
+    )
 
 
 PROFILES: dict[str, Profile] = {
@@ -49,18 +52,23 @@ PROFILES: dict[str, Profile] = {
         timeout_s=300,
     ),
     # What `make site` runs on a 2-core machine: about 200 (variant, point) pairs, so
-    # short rounds; five paired rounds still give each speedup its interval.
+    # short rounds; five paired rounds still give each speedup its interval. A noisy
+    # point is flagged, not measured again: on a shared 2-core machine most repeats
+    # stayed noisy and cost a quarter of the run.
     "default": Profile(
         "default",
         MeasureSettings(warmup_iters=3, warmup_s=0.1, min_iters=5, min_s=0.15, rounds=5),
         eval_limit=None,
         timeout_s=900,
+        noise_repeats=0,
     ),
-    # The release grid: more points and longer rounds; calls of seconds (batch 64,
-    # 256 tokens) end a round by count, short ones by duration.
+    # The release grid: more points, twice the round duration of `default`, and a noisy
+    # point measured again. Calls of a second or more (batch 32, 256 tokens) end a
+    # round by count, short ones by duration; sized so that all experiments finish
+    # within 45 minutes on 2 cores.
     "full": Profile(
         "full",
-        MeasureSettings(warmup_iters=3, warmup_s=0.5, min_iters=5, min_s=1.0, rounds=7),
+        MeasureSettings(warmup_iters=3, warmup_s=0.3, min_iters=3, min_s=0.3, rounds=5),
         eval_limit=None,
         timeout_s=2400,
     ),
@@ -75,6 +83,10 @@ class VariantSpec:
     builder: str = field(metadata={"help": "module:function building the variant in its worker"})
     options: dict[str, Any] = field(default_factory=dict)
     packages: tuple[str, ...] = field(default=(), metadata={"help": "installed packages the engine uses"})
+    fresh_process: bool = field(
+        default=False,
+        metadata={"help": "start from a bare interpreter, for settings that must precede `import torch`"},
+    )
 
 
 @dataclass(frozen=True)
@@ -124,6 +136,7 @@ class Experiment:
             "threads_requested": self.threads,
             "measure": prof.settings.__dict__,
             "eval_limit": prof.eval_limit,
+            "noise_repeats": prof.noise_repeats,
         }
 
 

@@ -23,7 +23,8 @@ MARKER = re.compile(r"<!--\s*bench:(?P<kind>[a-z-]+)(?:\s+(?P<arg>[^\s>]+))?\s*-
 
 TEXT: dict[str, dict[str, str]] = {
     "en": {
-        "noisy": "⚠ noisy: the median varied by more than {threshold} between rounds, even after one repeat",
+        "noisy": "⚠ noisy: the median varied by more than {threshold} between rounds{repeats}",
+        "noisy_repeats": ", even after {n} repeat(s)",
         "this_build": "this build",
         "release": "release",
         "no_archive": "No earlier release archived here",
@@ -108,6 +109,7 @@ TEXT: dict[str, dict[str, str]] = {
         "min_s": "round duration (s, at least)",
         "rounds": "paired rounds per point",
         "eval_limit": "evaluation examples",
+        "noise_repeats": "repeats of a noisy point",
         "timeout_s": "time limit per experiment (s)",
         "all": "all",
         "duration": "wall time of its last run (s)",
@@ -117,7 +119,8 @@ TEXT: dict[str, dict[str, str]] = {
         "page": "checked on",
     },
     "zh": {
-        "noisy": "⚠ 噪声大:重测一次后,各轮中位数的变异系数仍高于 {threshold}",
+        "noisy": "⚠ 噪声大:{repeats}各轮中位数的变异系数仍高于 {threshold}",
+        "noisy_repeats": "重测 {n} 次后,",
         "this_build": "本次构建",
         "release": "版本",
         "no_archive": "此处没有存档的早期版本",
@@ -202,6 +205,7 @@ TEXT: dict[str, dict[str, str]] = {
         "min_s": "每轮时长(秒,至少)",
         "rounds": "每个测量点的成对轮数",
         "eval_limit": "评估样本数",
+        "noise_repeats": "噪声点的重测次数",
         "timeout_s": "单个实验时限(秒)",
         "all": "全部",
         "duration": "最近一次运行耗时(秒)",
@@ -409,7 +413,9 @@ class Renderer:
         table = markdown_table(pd.DataFrame(rows))
         if any(point.get("noisy") for point in result.points):
             threshold = f"{result.config.get('noisy_cv', 0):.0%}"
-            caption = _t(lang, "noisy").format(threshold=threshold) + " · " + caption
+            n = result.config.get("noise_repeats", 1)
+            repeats = _t(lang, "noisy_repeats").format(n=n) if n else ""
+            caption = _t(lang, "noisy").format(threshold=threshold, repeats=repeats) + " · " + caption
         return (
             f'{notice}\n<div class="bench-table" markdown>\n\n{table}\n\n</div>\n\n<small>{caption}</small>\n'
         )
@@ -827,7 +833,16 @@ class Renderer:
         if arg is not None:
             raise MarkerError("bench:settings takes no argument")
         rows = []
-        for key in ("warmup_iters", "warmup_s", "min_iters", "min_s", "rounds", "eval_limit", "timeout_s"):
+        for key in (
+            "warmup_iters",
+            "warmup_s",
+            "min_iters",
+            "min_s",
+            "rounds",
+            "eval_limit",
+            "noise_repeats",
+            "timeout_s",
+        ):
             row = {"": _t(lang, key)}
             for name, prof in PROFILES.items():
                 value = (

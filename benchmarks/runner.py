@@ -1,17 +1,21 @@
 """Runs experiments: each variant in its own worker process, rounds interleaved.
 
-The runner itself never imports torch or onnxruntime; workers do, after their
-thread settings are fixed, so two engines' thread pools never share a process.
+The runner itself never imports torch or onnxruntime. Workers fork from a server
+that has imported torch and numpy once (see PRELOAD) and then set their own
+thread pools, so two engines' pools never share a process; a variant whose
+settings must precede `import torch` asks for a fresh interpreter instead.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import importlib
 import multiprocessing as mp
 import os
 import resource
+import shutil
 import signal
 import statistics
 import sys
@@ -55,39 +59,58 @@ def _import_builder(path: str) -> Callable[..., Any]:
 
 def _worker_main(conn: Connection, spec: dict[str, Any]) -> None:
     """Entry point of a worker process: build one variant, then serve commands."""
-    threads = str(spec["threads"])
+    threads = spec["threads"]
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[var] = threads
+        os.environ[var] = str(threads)
     try:
+        _limit_preloaded_pools(threads)
         from benchmarks import workloads
 
         workload = workloads.get(spec["workload"])
         settings = MeasureSettings(**spec["settings"])
-        with tempfile.TemporaryDirectory(prefix="bench-") as workdir:
-            variant = _import_builder(spec["builder"])(
-                workload, spec["options"], spec["threads"], Path(workdir)
-            )
-            conn.send(("ready", {"info": variant.info, "one_time_costs": variant.one_time_costs}))
-            call: Callable[[], Any] | None = None
-            while True:
-                command, arg = conn.recv()
-                if command == "point":
-                    call = variant.bind(workload.timing_inputs(arg))
-                    conn.send(("ok", warm_up(call, settings)))
-                elif command == "round":
-                    assert call is not None, "round before point"
-                    conn.send(("ok", measure_round(call, settings)))
-                elif command == "eval":
-                    outputs = [variant.predict(batch) for batch in workload.eval_batches(arg)]
-                    conn.send(("ok", np.concatenate(outputs)))
-                elif command == "stop":
-                    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-                    conn.send(("ok", {"peak_rss_mb": peak / 2**20}))
-                    return
+        variant = _import_builder(spec["builder"])(workload, spec["options"], threads, Path(spec["workdir"]))
+        conn.send(("ready", {"info": variant.info, "one_time_costs": variant.one_time_costs}))
+        call: Callable[[], Any] | None = None
+        while True:
+            command, arg = conn.recv()
+            if command == "point":
+                call = variant.bind(workload.timing_inputs(arg))
+                conn.send(("ok", warm_up(call, settings)))
+            elif command == "round":
+                assert call is not None, "round before point"
+                conn.send(("ok", measure_round(call, settings)))
+            elif command == "eval":
+                outputs = [variant.predict(batch) for batch in workload.eval_batches(arg)]
+                conn.send(("ok", np.concatenate(outputs)))
+            elif command == "stop":
+                peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+                conn.send(("ok", {"peak_rss_mb": peak / 2**20}))
+                _exit_now(0)
     except BaseException as exc:  # report anything, then exit non-zero
         with contextlib.suppress(OSError):
             conn.send(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=6)}"))
-        sys.exit(1)
+        _exit_now(1)
+
+
+def _limit_preloaded_pools(threads: int) -> None:
+    """The forkserver imported torch and numpy before this worker's thread count was known."""
+    if "torch" not in sys.modules:
+        return  # a fresh process: the environment above applies
+    import threadpoolctl
+    import torch
+
+    threadpoolctl.threadpool_limits(threads)
+    torch.set_num_threads(threads)
+
+
+def _exit_now(code: int) -> None:
+    """Leave without the interpreter's teardown, which takes seconds once torch,
+    OpenVINO and transformers are loaded; everything worth keeping was sent.
+    The runner removes the work directory."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
 
 
 # --------------------------------------------------------------------------- runner side
@@ -100,6 +123,7 @@ class Worker:
     conn: Connection
     timeout_s: float
     role: str = "variant"
+    workdir: Path | None = None
 
     def request(self, command: str, arg: Any = None) -> Any:
         self.conn.send((command, arg))
@@ -126,6 +150,8 @@ class Worker:
             self.process.kill()
         self.process.join(5)
         self.conn.close()
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def _exit_cause(code: int | None) -> str:
@@ -139,16 +165,41 @@ def _exit_cause(code: int | None) -> str:
     return f"exit code {code}"
 
 
+# Workers fork from one server process that has already imported these, instead
+# of each paying for the imports again (about 2 s of CPU a worker). Nothing that
+# depends on the worker's thread count is fixed at import: each worker sets its
+# pools explicitly (`_limit_preloaded_pools`, and every builder for its engine).
+PRELOAD = ["numpy", "torch", "threadpoolctl"]
+
+
+@functools.cache
+def _context(fresh: bool) -> mp.context.BaseContext:
+    if fresh:
+        return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["benchmarks", *PRELOAD])
+    return ctx
+
+
 def _start_worker(
-    name: str, target: Callable[..., None], arg: Any, timeout_s: float, role: str = "variant"
+    name: str,
+    target: Callable[..., None],
+    arg: Any,
+    timeout_s: float,
+    role: str = "variant",
+    fresh: bool = False,
 ) -> Worker:
-    """A spawned process that answers over a pipe: ``target(conn, arg)``."""
-    ctx = mp.get_context("spawn")
+    """A process of its own that answers over a pipe: ``target(conn, arg)``."""
+    ctx = _context(fresh)
+    workdir = None
+    if isinstance(arg, dict):  # a variant: give it a scratch folder that the runner removes
+        workdir = Path(tempfile.mkdtemp(prefix="bench-"))
+        arg = {**arg, "workdir": str(workdir)}
     parent, child = ctx.Pipe()
     process = ctx.Process(target=target, args=(child, arg), name=f"bench-{name}", daemon=True)
     process.start()
     child.close()
-    return Worker(name, process, parent, timeout_s, role)
+    return Worker(name, process, parent, timeout_s, role, workdir)
 
 
 def usable_cores() -> int:
@@ -163,7 +214,8 @@ def _prepare_main(conn: Connection, name: str) -> None:
         conn.send(("ok", workloads.get(name).prepare()))
     except BaseException as exc:
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
-        sys.exit(1)
+        _exit_now(1)
+    _exit_now(0)
 
 
 def _prepare_workload(name: str, timeout_s: float) -> dict[str, Any]:
@@ -209,12 +261,14 @@ def run_experiment(
                 "threads": threads,
                 "settings": prof.settings.__dict__,
             }
-            workers.append(_start_worker(spec.name, _worker_main, worker_spec, prof.timeout_s))
+            workers.append(
+                _start_worker(spec.name, _worker_main, worker_spec, prof.timeout_s, fresh=spec.fresh_process)
+            )
         for worker in workers:
             ready = worker.receive()
             result.variants[worker.name] = {"info": ready["info"]}
             result.one_time_costs[worker.name] = ready["one_time_costs"]
-            progress(f"  {worker.name}: ready")
+            progress(f"  {worker.name}: ready after {time.perf_counter() - t0:.1f} s")
 
         reference = None
         for worker in workers:
@@ -222,20 +276,21 @@ def run_experiment(
             reference = outputs if reference is None else reference
             metrics = _workload_quality(exp.workload, outputs, reference)
             result.variants[worker.name]["quality"] = metrics
+        progress(f"  quality measured after {time.perf_counter() - t0:.1f} s")
 
         points = exp.points(profile)
         for index, point in enumerate(points, 1):
             label = f"[{index}/{len(points)}] {_point_label(point)}"
             for worker in workers:
                 worker.request("point", point)
-            for attempt in (1, 2):
+            for attempt in range(1, prof.noise_repeats + 2):
                 rounds = _measure_point(workers, prof.settings.rounds, deadline, prof.timeout_s)
                 summary = _summarise_point(point, rounds, exp.baseline.name)
                 cvs = {name: row["round_cv"] for name, row in summary["variants"].items()}
                 noisy = sorted(name for name, cv in cvs.items() if cv > NOISY_CV)
                 if not noisy:
                     break
-                if attempt == 1:
+                if attempt <= prof.noise_repeats:
                     progress(f"  {label}: noisy ({', '.join(noisy)}), measuring again")
             summary["attempts"] = attempt
             summary["noisy"] = noisy
@@ -246,6 +301,7 @@ def run_experiment(
             progress(f"  {label}: " + ", ".join(p50s) + (f" (about {left:.0f} s left)" if left else ""))
         for worker in workers:
             result.variants[worker.name]["memory"] = worker.request("stop")
+        for worker in workers:
             worker.close(grace_s=10)
     except Exception as exc:
         result.status = "failed"

@@ -95,7 +95,9 @@ def test_texts_are_recovered_from_evaluation_tokens():
     workload = workloads.get("minilm")
     lookup = methods._texts_by_tokens(workload)
     batch = workload.eval_batches(limit=40)[0]
-    assert methods._texts_of(batch, lookup) == workload.eval_texts()[: len(batch["input_ids"])]
+    recovered = methods._texts_of(batch, lookup)
+    assert len(set(recovered)) == len(batch["input_ids"])
+    assert set(recovered) <= set(workload.eval_texts()[:40])
 
 
 def test_verdicts_judge_toy_results(toy):

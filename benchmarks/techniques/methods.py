@@ -347,7 +347,7 @@ EXPERIMENTS = [
         grids={
             "toy": _grid((1, 4), (32,)),
             "default": _grid((1,), (128, 256)) + _grid((8,), (128,)),
-            "full": _grid((1, 8, 32, 64), (128, 256)),
+            "full": _grid((1, 8, 32), (128, 256)),
         },
     ),
     Experiment(

@@ -246,6 +246,7 @@ ISA_VARIANTS = (
         "PyTorch eager FP32,本机最宽 SIMD",
         "benchmarks.techniques.principles:build_isa",
         {"isa": "native"},
+        fresh_process=True,
     ),
     VariantSpec(
         "isa-avx2",
@@ -253,6 +254,7 @@ ISA_VARIANTS = (
         "限制为 256 位 AVX2",
         "benchmarks.techniques.principles:build_isa",
         {"isa": "avx2"},
+        fresh_process=True,
     ),
     VariantSpec(
         "isa-sse",
@@ -260,6 +262,7 @@ ISA_VARIANTS = (
         "限制为 128 位 SSE4",
         "benchmarks.techniques.principles:build_isa",
         {"isa": "sse"},
+        fresh_process=True,
     ),
 )
 

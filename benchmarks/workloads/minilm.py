@@ -137,7 +137,12 @@ def parity_inputs() -> list[dict[str, np.ndarray]]:
 
 
 def eval_batches(limit: int | None = None) -> list[dict[str, np.ndarray]]:
+    """Batches of similar length, as sentence-transformers' ``encode`` forms them: padding
+    to the longest sentence of an arbitrary batch would triple the tokens computed."""
     texts = eval_texts()[:limit]
+    encoded = tokenizer()(texts, truncation=True, max_length=EVAL_MAX_LENGTH)["input_ids"]
+    lengths = [len(ids) for ids in encoded]
+    texts = [text for _, text in sorted(zip(lengths, texts, strict=True), key=lambda pair: pair[0])]
     return [
         _encode(texts[i : i + EVAL_BATCH], EVAL_MAX_LENGTH, pad_to_max=False)
         for i in range(0, len(texts), EVAL_BATCH)
