@@ -58,7 +58,7 @@ def test_minilm_matches_sentence_transformers():
 
     texts = minilm.eval_texts()[:8]
     model = minilm.torch_model()
-    batch = minilm.eval_batches(limit=8)[0]
+    batch = minilm._encode(texts, minilm.EVAL_MAX_LENGTH, pad_to_max=False)
     with torch.inference_mode():
         ours = model(**{k: torch.from_numpy(v) for k, v in batch.items()}).numpy()
     reference = SentenceTransformer(str(minilm.model_dir()), device="cpu", local_files_only=True).encode(
@@ -89,3 +89,11 @@ def test_changed_training_settings_retrain(cache_dir):
 
     shorter = replace(digits_cnn.SETTINGS, epochs=1)
     assert digits_cnn._weights_path(shorter) != digits_cnn._weights_path(digits_cnn.SETTINGS)
+
+
+def test_minilm_evaluation_batches_sentences_of_similar_length():
+    batches = minilm.eval_batches()
+    lengths = np.concatenate([b["attention_mask"].sum(axis=1) for b in batches])
+    assert len(lengths) == len(minilm.eval_texts()) and (np.diff(lengths) >= 0).all()
+    computed = sum(b["input_ids"].size for b in batches)
+    assert computed < 1.5 * lengths.sum()  # arbitrary batches pad to 3.6 times the real tokens
