@@ -173,3 +173,28 @@ def test_results_offered_for_download(built_site, toy_results):
 def test_roofline_chart_is_rendered_from_the_measured_peaks(built_site, page):
     text = (built_site / page).read_text()
     assert 'id="chart-roofline-' in text and "GFLOP/s" in text and "GB/s" in text
+
+
+TIMING_METRICS = {"speedup", "p50", "p90", "p99", "throughput"}
+
+
+def test_every_timed_figure_names_a_point_that_the_default_and_full_grids_measure():
+    """A page's inline figure must exist in the builds users see: `make site` (default)
+    and the release (full). The release site once said "not measured" in the FAQ."""
+    from benchmarks.experiments import all_experiments
+
+    experiments = all_experiments()
+    marker = re.compile(r"<!-- bench:figure (\S+) -->")
+    problems = []
+    for page in sorted((REPO / "docs").rglob("*.md")):
+        for spec in marker.findall(page.read_text(encoding="utf-8")):
+            target, _, where = spec.partition("@")
+            name, _variant, metric = target.split(":")
+            if metric not in TIMING_METRICS:
+                continue
+            params = {k: int(v) for k, v in (kv.split("=") for kv in where.split(",") if kv)}
+            for profile in ("default", "full"):
+                grid = experiments[name].points(profile)
+                if (params and params not in grid) or (not params and len(grid) != 1):
+                    problems.append(f"{page.name}: {spec} is not in the {profile} grid {list(grid)}")
+    assert not problems, "\n".join(problems)

@@ -101,7 +101,7 @@ EXPERIMENTS = [
         grids={
             "toy": _grid((1, 2), (16,)),
             "default": (*_grid((1,), (32, 128)), {"batch": 8, "seq_len": 128}),
-            "full": _grid((1, 4, 16, 32), (16, 64, 128, 256)),
+            "full": _grid((1, 8, 32), (32, 128, 256)),
         },
     ),
     Experiment(
@@ -112,7 +112,7 @@ EXPERIMENTS = [
         grids={
             "toy": _grid((1, 8)),
             "default": _grid((1, 256)),
-            "full": _grid((1, 8, 32, 128, 512)),
+            "full": _grid((1, 8, 32, 256, 512)),
         },
     ),
     Experiment(
