@@ -66,29 +66,22 @@ def test_unknown_profile_is_refused(tmp_path):
         run_all([], "huge", tmp_path)
 
 
-def test_noisy_point_is_measured_again_and_flagged(tmp_path, cache_dir):
-    jittery = experiment("test/jitter", "tests.fake_variants:build_jittery")
-    lines: list[str] = []
-    run_all([jittery], "toy", tmp_path, progress=lines.append)
-    stored, _ = results.load_experiment("test/jitter", tmp_path)
-    point = stored.points[0]
-    assert point["attempts"] == 2 and "candidate" in point["noisy"]
-    assert point["variants"]["candidate"]["round_cv"] > stored.config["noisy_cv"]
-    assert any("measuring again" in line for line in lines)
-
-
-def test_a_profile_without_repeats_flags_a_noisy_point_once(tmp_path, cache_dir, monkeypatch):
+@pytest.mark.parametrize("repeats", [1, 0])
+def test_noisy_point_is_measured_again_as_the_profile_says_and_flagged(
+    tmp_path, cache_dir, monkeypatch, repeats
+):
     import dataclasses
 
     from benchmarks import experiments
 
-    once = dataclasses.replace(experiments.PROFILES["toy"], noise_repeats=0)
-    monkeypatch.setitem(experiments.PROFILES, "toy", once)
+    profile = dataclasses.replace(experiments.PROFILES["toy"], noise_repeats=repeats)
+    monkeypatch.setitem(experiments.PROFILES, "toy", profile)
     jittery = experiment("test/jitter", "tests.fake_variants:build_jittery")
     lines: list[str] = []
     run_all([jittery], "toy", tmp_path, progress=lines.append)
     stored, _ = results.load_experiment("test/jitter", tmp_path)
     point = stored.points[0]
-    assert point["attempts"] == 1 and "candidate" in point["noisy"]
-    assert stored.config["noise_repeats"] == 0
-    assert not any("measuring again" in line for line in lines)
+    assert point["attempts"] == repeats + 1 and "candidate" in point["noisy"]
+    assert point["variants"]["candidate"]["round_cv"] > stored.config["noisy_cv"]
+    assert stored.config["noise_repeats"] == repeats
+    assert any("measuring again" in line for line in lines) == bool(repeats)
