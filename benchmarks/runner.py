@@ -188,13 +188,11 @@ def _start_worker(
     timeout_s: float,
     role: str = "variant",
     fresh: bool = False,
+    workdir: Path | None = None,
 ) -> Worker:
-    """A process of its own that answers over a pipe: ``target(conn, arg)``."""
+    """A process of its own that answers over a pipe: ``target(conn, arg)``; the runner
+    removes ``workdir`` when the worker is closed, however the worker ended."""
     ctx = _context(fresh)
-    workdir = None
-    if isinstance(arg, dict):  # a variant: give it a scratch folder that the runner removes
-        workdir = Path(tempfile.mkdtemp(prefix="bench-"))
-        arg = {**arg, "workdir": str(workdir)}
     parent, child = ctx.Pipe()
     process = ctx.Process(target=target, args=(child, arg), name=f"bench-{name}", daemon=True)
     process.start()
@@ -254,7 +252,9 @@ def run_experiment(
     try:
         result.one_time_costs["prepare"] = _prepare_workload(exp.workload, prof.timeout_s)
         for spec in exp.variants:
+            workdir = Path(tempfile.mkdtemp(prefix="bench-"))
             worker_spec = {
+                "workdir": str(workdir),
                 "workload": exp.workload,
                 "builder": spec.builder,
                 "options": spec.options,
@@ -262,7 +262,14 @@ def run_experiment(
                 "settings": prof.settings.__dict__,
             }
             workers.append(
-                _start_worker(spec.name, _worker_main, worker_spec, prof.timeout_s, fresh=spec.fresh_process)
+                _start_worker(
+                    spec.name,
+                    _worker_main,
+                    worker_spec,
+                    prof.timeout_s,
+                    fresh=spec.fresh_process,
+                    workdir=workdir,
+                )
             )
         for worker in workers:
             ready = worker.receive()
