@@ -294,6 +294,7 @@ class Renderer:
             "comparison": self.comparison,
             "tradeoff": self.tradeoff,
             "roofline": self.roofline,
+            "recipes": self.recipes,
             "figure": self.figure,
             "settings": self.settings,
             "durations": self.durations,
@@ -779,6 +780,35 @@ class Renderer:
         return (
             self._chart_html(fig, f"chart-roofline-{lang}")
             + f'\n\n<div class="bench-table" markdown>\n\n{table}\n\n</div>\n'
+        )
+
+    def recipes(self, workload: str | None, lang: str) -> str:
+        """The recipe chosen by rule against the peers, measured in one run (``recipes/<workload>``)."""
+        from benchmarks import workloads
+        from benchmarks.techniques import recipes
+
+        exp = f"recipes/{workload}"
+        if exp not in recipes.RECIPE_EXPERIMENTS:
+            raise MarkerError(f"bench:recipes {workload!r}: no experiment {exp}")
+        result, notice = self._load(exp, lang)
+        if result is None:
+            return notice
+        gemm = self._all_ok().get("roofline/gemm")
+        if gemm is not None:
+            self.used.add("roofline/gemm")
+        peak = recipes.peaks(gemm)
+        point = _point_label(workloads.get(workload).REFERENCE_POINT, lang)
+        lines = "\n\n".join(recipes.summary_lines(result, lang, peak))
+
+        def quality(metrics: dict[str, Any]) -> str:
+            return _quality_text({k: v for k, v in metrics.items() if k in HEADLINE_METRICS}, lang)
+
+        table = markdown_table(pd.DataFrame(recipes.table_rows(result, lang, peak, quality)))
+        chart = self._chart_html(recipes.figure(result, lang, point), f"chart-recipes-{workload}-{lang}")
+        legend = recipes.TEXT[lang]["legend"]
+        return (
+            f"{notice}\n{lines}\n\n<small>{_t(lang, 'at_point')}: {point} · {legend}</small>\n\n"
+            f'<div class="bench-table" markdown>\n\n{table}\n\n</div>\n\n{chart}\n'
         )
 
     def figure(self, spec: str | None, lang: str) -> str:

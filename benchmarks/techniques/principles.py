@@ -467,7 +467,14 @@ PROBE_GRID = {"toy": ({"batch": 1},), "default": ({"batch": 1},), "full": ({"bat
 
 
 # What a roofline chart reads; any of them may be missing (then its part is left out).
-ROOFLINE_EXPERIMENTS = ("roofline/gemm", "roofline/bandwidth", "threads/minilm", "threads/digits-cnn")
+ROOFLINE_EXPERIMENTS = (
+    "roofline/gemm",
+    "roofline/bandwidth",
+    "threads/minilm",
+    "threads/digits-cnn",
+    "recipes/minilm",
+    "recipes/digits-cnn",
+)
 
 
 def roofline_data(results: dict[str, Any]) -> dict[str, Any]:
@@ -506,7 +513,50 @@ def roofline_data(results: dict[str, Any]) -> dict[str, Any]:
                     "gflop_s": flops / ms / 1e6,
                 }
             )
-    return {"gflop_s": ceilings, "gb_s": bandwidth, "models": models}
+    return {
+        "gflop_s": ceilings,
+        "gb_s": bandwidth,
+        "models": models,
+        "recipes": _recipe_points(results, ceilings),
+    }
+
+
+def _recipe_points(results: dict[str, Any], ceilings: dict[str, float]) -> list[dict[str, Any]]:
+    """Every peer and recipe candidate of the recipes experiments at the workload's reference point:
+    the FP32 model's FLOPs over the variant's p50, against the peak of the precision it computed in."""
+    from benchmarks.techniques import recipes
+
+    peak = recipes.peaks(results.get("roofline/gemm"))
+    points = []
+    for exp in recipes.RECIPE_EXPERIMENTS:
+        result = results.get(exp)
+        if result is None:
+            continue
+        base = result.variants[recipes.PYTORCH_EAGER.name]["info"]
+        chosen = recipes.select(result)
+        key = _shape_key(chosen.params)
+        if key not in base.get("flops_per_item", {}):
+            continue
+        batch = chosen.params.get("batch", 1)
+        traffic = 4 * base["params"] + base["io_bytes_per_item"][key] * batch
+        for entry in chosen.entries:
+            gflop_s = recipes.achieved(result, entry, chosen.params)
+            precision = recipes.compute_precision(result.variants[entry.variant]["info"])
+            points.append(
+                {
+                    "experiment": exp,
+                    "workload": result.config["workload"],
+                    "variant": entry.variant,
+                    "role": entry.role,
+                    "recipe": chosen.recipe is not None and entry.variant == chosen.recipe.variant,
+                    "params": chosen.params,
+                    "precision": precision,
+                    "intensity": base["flops_per_item"][key] * batch / traffic,
+                    "gflop_s": gflop_s,
+                    "fraction_of_peak": gflop_s / peak[precision] if gflop_s and precision in peak else None,
+                }
+            )
+    return points
 
 
 def roofline_rows(results: dict[str, Any], lang: str = "en") -> list[dict[str, str]]:
@@ -542,6 +592,7 @@ ROOF_TEXT = {
         "roof": "FP32 roof: min(peak, bandwidth × intensity)",
         "peak": "{name} peak {value:.0f} GFLOP/s",
         "model": "{workload}, eager FP32, {threads} threads",
+        "recipes": "{workload}: recipe (large) and peers, see Recipes vs peers",
     },
     "zh": {
         "x": "算术强度(每字节权重、输入与输出对应的 FLOP)",
@@ -549,6 +600,7 @@ ROOF_TEXT = {
         "roof": "FP32 屋顶:min(峰值, 带宽 × 强度)",
         "peak": "{name} 峰值 {value:.0f} GFLOP/s",
         "model": "{workload},eager FP32,{threads} 线程",
+        "recipes": "{workload}:配方(大标记)与对照,见“配方与同类方案”",
     },
 }
 
@@ -584,6 +636,17 @@ def roofline_figure(results: dict[str, Any], lang: str = "en"):
             textposition="top center",
             marker={"size": 10},
             name=text["model"].format(workload=workload, threads=pts[0]["threads"]),
+        )
+    for workload in sorted({r["workload"] for r in data["recipes"]}):
+        pts = [r for r in data["recipes"] if r["workload"] == workload and r["gflop_s"]]
+        fig.add_scatter(
+            x=[r["intensity"] for r in pts],
+            y=[r["gflop_s"] for r in pts],
+            mode="markers",
+            text=[f"{r['variant']} ({r['precision']})" for r in pts],
+            hovertemplate="%{text}<br>%{y:.1f} GFLOP/s<extra></extra>",
+            marker={"size": [16 if r["recipe"] else 9 for r in pts], "symbol": "diamond"},
+            name=text["recipes"].format(workload=workload),
         )
     fig.update_xaxes(type="log", title=text["x"])
     fig.update_yaxes(type="log", title=text["y"])

@@ -1,0 +1,173 @@
+"""Recipes against peers: the selection rule on synthetic results, and every peer path for real.
+
+The builders run here at toy size on the real MiniLM encoder: sentence-transformers' backends
+through Optimum, the OpenVINO INT8 export calibrated on the repository's corpus, and the
+static-shape OpenVINO recipe candidate. The experiments themselves run end to end in the
+session's toy run (see conftest.toy_results).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from benchmarks import workloads
+from benchmarks.results import ExperimentResult
+from benchmarks.techniques import recipes
+from benchmarks.techniques.inference_engines import _eager
+from tests.conftest import load_results
+
+GOOD = {"cosine_mean": 0.999, "nn_top1_agreement": 0.99}
+BAD = {"cosine_mean": 0.999, "nn_top1_agreement": 0.90}  # below the 95% neighbour bar
+
+
+def synthetic(
+    rounds: dict[str, list[float]], quality: dict[str, dict], roles: dict[str, str]
+) -> ExperimentResult:
+    """A recipes result at MiniLM's reference point; each variant's per-round medians are given."""
+    point = {"batch": 1, "seq_len": 128}
+    base = rounds["pytorch-eager"]
+    entries = {}
+    for name, medians in rounds.items():
+        p50 = float(np.median(medians))
+        entry = {
+            "latency": {"p50": p50, "p90": p50 * 1.1, "p99": p50 * 1.2, "cv": 0.01},
+            "round_medians": medians,
+            "throughput_per_s": 1000.0 / p50,
+        }
+        if name != "pytorch-eager":
+            ratios = [b / c for b, c in zip(base, medians, strict=True)]
+            entry["speedup"] = {"median": float(np.median(ratios)), "ci_low": 0.0, "ci_high": 0.0}
+        entries[name] = entry
+    return ExperimentResult(
+        experiment="recipes/minilm",
+        status="ok",
+        profile="toy",
+        config={
+            "technique": "recipes",
+            "workload": "minilm",
+            "baseline": "pytorch-eager",
+            "variants": [
+                {"name": n, "label": n, "label_zh": n, "options": {"role": roles[n]} if n in roles else {}}
+                for n in rounds
+            ],
+        },
+        machine={},
+        cache_key="k",
+        variants={n: {"quality": quality.get(n, GOOD), "info": {}} for n in rounds},
+        one_time_costs={},
+        points=[{"params": point, "variants": entries}],
+    )
+
+
+def test_the_rule_picks_the_fastest_candidate_and_the_fastest_peer_within_the_bar():
+    rounds = {
+        "pytorch-eager": [20.0, 21.0, 19.0, 20.0, 20.0],
+        "fast-but-wrong": [2.0, 2.0, 2.0, 2.0, 2.0],  # a candidate below the bar never wins
+        "good": [8.0, 8.4, 7.6, 8.0, 8.0],
+        "slower": [10.0, 10.0, 10.0, 10.0, 10.0],
+        "peer-wrong": [4.0, 4.0, 4.0, 4.0, 4.0],  # a peer below the bar is no competition
+        "peer-best": [10.0, 12.0, 9.0, 10.0, 11.0],
+        "peer-slow": [15.0, 15.0, 15.0, 15.0, 15.0],
+    }
+    roles = {n: recipes.CANDIDATE for n in ("fast-but-wrong", "good", "slower")}
+    roles |= {n: recipes.PEER for n in ("peer-wrong", "peer-best", "peer-slow")}
+    quality = {"fast-but-wrong": BAD, "peer-wrong": BAD}
+    chosen = recipes.select(synthetic(rounds, quality, roles))
+    assert chosen.recipe.variant == "good"
+    assert chosen.peer.variant == "peer-best"
+    # the ratio pairs round i of the peer with round i of the recipe
+    expected = np.median([p / r for p, r in zip(rounds["peer-best"], rounds["good"], strict=True)])
+    assert chosen.ratio.median == pytest.approx(expected)
+    assert chosen.ratio.rounds == 5
+    assert chosen.ratio.ci_low <= chosen.ratio.median <= chosen.ratio.ci_high
+
+
+def test_without_a_candidate_within_the_bar_there_is_no_recipe_and_no_ratio():
+    rounds = {"pytorch-eager": [20.0, 20.0], "fast-but-wrong": [2.0, 2.0], "peer": [10.0, 10.0]}
+    roles = {"fast-but-wrong": recipes.CANDIDATE, "peer": recipes.PEER}
+    chosen = recipes.select(synthetic(rounds, {"fast-but-wrong": BAD}, roles))
+    assert chosen.recipe is None and chosen.ratio is None
+    assert chosen.peer.variant == "peer"
+    lines = recipes.summary_lines(synthetic(rounds, {"fast-but-wrong": BAD}, roles), "en", {})
+    assert lines[0] == recipes.TEXT["en"]["no_recipe"]
+
+
+def test_every_recipe_variant_declares_its_role():
+    for exp in recipes.EXPERIMENTS:
+        for spec in exp.variants[1:]:
+            assert spec.options.get("role") in (recipes.PEER, recipes.CANDIDATE), (exp.name, spec.name)
+        roles = {spec.options["role"] for spec in exp.variants[1:]}
+        assert roles == {recipes.PEER, recipes.CANDIDATE}, exp.name
+
+
+@pytest.fixture(scope="module")
+def minilm(cache_dir):
+    workload = workloads.get("minilm")
+    workload.prepare()
+    return workload
+
+
+def _check_embeddings(variant, workload, atol):
+    inputs = workload.timing_inputs({"batch": 2, "seq_len": 16})
+    got = variant.predict(inputs)
+    want = _eager(workload.torch_model(), inputs)
+    assert got.shape == want.shape == (2, 384)
+    np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-3)
+    assert float(np.max(np.abs(got - want))) <= atol
+    # the timed call computes the same embeddings
+    np.testing.assert_allclose(np.asarray(variant.bind(inputs)()), got, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize(
+    ("backend", "export", "atol"),
+    [("torch", None, 1e-5), ("onnx", None, 1e-4), ("onnx", "qint8", 0.1), ("openvino", None, 0.05)],
+)
+def test_sentence_transformers_backends_match_the_encoder(minilm, tmp_path, backend, export, atol):
+    options = {"backend": backend} | ({"export": export} if export else {})
+    variant = recipes.build_sentence_transformers(minilm, options, threads=2, workdir=tmp_path)
+    assert variant.info["backend"] == backend
+    assert variant.info["compute_precision"] in ("fp32", "bf16", "int8")
+    if export == "qint8":
+        assert variant.info["compute_precision"] == "int8"
+        assert (tmp_path / "model" / variant.info["file_name"]).is_file()
+    _check_embeddings(variant, minilm, atol)
+    # the installed package was never written to
+    assert not (minilm.model_dir() / "onnx").exists() and not (minilm.model_dir() / "openvino").exists()
+
+
+def test_openvino_int8_peer_is_calibrated_offline_on_the_repository_corpus(minilm, tmp_path):
+    options = {"backend": "openvino", "export": "ov-qint8"}
+    variant = recipes.build_sentence_transformers(minilm, options, threads=2, workdir=tmp_path)
+    assert variant.info["calibration_texts"] == recipes.OV_CALIBRATION_TEXTS
+    assert variant.info["compute_precision"] == "int8"
+    assert variant.one_time_costs["quantize_s"] > 0
+    _check_embeddings(variant, minilm, atol=0.2)
+
+
+def test_static_shape_openvino_candidate_compiles_each_shape_once(minilm, tmp_path):
+    variant = recipes.build_openvino_static(minilm, {}, threads=2, workdir=tmp_path)
+    assert variant.info["shapes_prepared"] == ["batch=1,seq=128"]
+    call = variant.bind(minilm.timing_inputs({"batch": 1, "seq_len": 16}))
+    out = np.array(call()[0]) if not isinstance(call(), np.ndarray) else call()
+    assert out.shape == (1, 384)
+    assert variant.info["shapes_prepared"] == ["batch=1,seq=128", "batch=1,seq=16"]
+    # evaluation pads every sentence to the reference length: no shape is added
+    batch = minilm.eval_batches(limit=4)[0]
+    with torch.inference_mode():
+        got = variant.predict(batch)
+    assert got.shape == (4, 384)
+    assert variant.info["shapes_prepared"] == ["batch=1,seq=128", "batch=1,seq=16"]
+    cosine = np.sum(got * _eager(minilm.torch_model(), batch), axis=1)
+    assert cosine.min() > 0.99
+
+
+def test_recipe_experiments_ran_at_toy_size_and_render(toy_results):
+    stored = load_results(toy_results, list(recipes.RECIPE_EXPERIMENTS))
+    for name, result in stored.items():
+        chosen = recipes.select(result, result.points[0]["params"])
+        assert {e.role for e in chosen.entries} == {recipes.PEER, recipes.CANDIDATE}, name
+        assert "flops_per_item" in result.variants["pytorch-eager"]["info"], name
+        for e in chosen.entries:
+            assert recipes.compute_precision(result.variants[e.variant]["info"]) in ("fp32", "bf16", "int8")
