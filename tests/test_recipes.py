@@ -122,7 +122,13 @@ def _check_embeddings(variant, workload, atol):
 
 @pytest.mark.parametrize(
     ("backend", "export", "atol"),
-    [("torch", None, 1e-5), ("onnx", None, 1e-4), ("onnx", "qint8", 0.1), ("openvino", None, 0.05)],
+    [
+        ("torch", None, 1e-5),
+        ("onnx", None, 1e-4),
+        ("onnx", "O3", 0.01),  # O3 approximates GELU
+        ("onnx", "qint8", 0.1),
+        ("openvino", None, 0.05),  # OpenVINO may pick bf16 on this CPU
+    ],
 )
 def test_sentence_transformers_backends_match_the_encoder(minilm, tmp_path, backend, export, atol):
     options = {"backend": backend} | ({"export": export} if export else {})
@@ -131,6 +137,7 @@ def test_sentence_transformers_backends_match_the_encoder(minilm, tmp_path, back
     assert variant.info["compute_precision"] in ("fp32", "bf16", "int8")
     if export == "qint8":
         assert variant.info["compute_precision"] == "int8"
+    if export:  # the exported file is the one that was loaded
         assert (tmp_path / "model" / variant.info["file_name"]).is_file()
     _check_embeddings(variant, minilm, atol)
     # the installed package was never written to
