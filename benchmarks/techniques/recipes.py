@@ -710,8 +710,9 @@ TEXT = {
         "met": "达到",
         "not_met": "未达到",
         "overhead": (
-            "经 sentence-transformers 调用(Optimum 的导出、其封装与池化),{framework} 需 {framework_ms:.3g} 毫秒;"
-            "同一引擎、同一精度,直接调用本站导出的模型({engine})需 {engine_ms:.3g} 毫秒(差 {diff:+.3g} 毫秒)。"
+            "经 sentence-transformers 调用(Optimum 的导出、其封装与池化),"
+            "{framework} 需 {framework_ms:.3g} 毫秒;同一引擎、同一精度,"
+            "直接调用本站导出的模型({engine})需 {engine_ms:.3g} 毫秒(差 {diff:+.3g} 毫秒)。"
         ),
         "limit": (
             "配方达到 {achieved:.1f} GFLOP/s,"
