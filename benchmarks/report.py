@@ -797,7 +797,9 @@ class Renderer:
         if gemm is not None:
             self.used.add("roofline/gemm")
         peak = recipes.peaks(gemm)
-        point = _point_label(workloads.get(workload).REFERENCE_POINT, lang)
+        module = workloads.get(workload)
+        point = _point_label(module.REFERENCE_POINT, lang)
+        bar = module.QUALITY_BAR_ZH if lang == "zh" else module.QUALITY_BAR
         lines = "\n\n".join(recipes.summary_lines(result, lang, peak))
 
         def quality(metrics: dict[str, Any]) -> str:
@@ -807,7 +809,8 @@ class Renderer:
         chart = self._chart_html(recipes.figure(result, lang, point), f"chart-recipes-{workload}-{lang}")
         legend = recipes.TEXT[lang]["legend"]
         return (
-            f"{notice}\n{lines}\n\n<small>{_t(lang, 'at_point')}: {point} · {legend}</small>\n\n"
+            f"{notice}\n{lines}\n\n<small>{_t(lang, 'at_point')}: {point} · "
+            f"{_t(lang, 'quality_bar')}: {bar} · {legend}</small>\n\n"
             f'<div class="bench-table" markdown>\n\n{table}\n\n</div>\n\n{chart}\n'
         )
 
