@@ -20,7 +20,6 @@ paired rounds.
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,11 +69,6 @@ def model_copy(workload: ModuleType, workdir: Path) -> Path:
     return target
 
 
-def _vnni() -> bool:
-    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    return "avx512_vnni" in flags
-
-
 def _ort_kwargs(threads: int, file_name: str | None = None) -> dict[str, Any]:
     import onnxruntime as ort
 
@@ -94,12 +88,7 @@ def _ov_kwargs(threads: int, file_name: str | None = None) -> dict[str, Any]:
     return kwargs
 
 
-def _calibration_texts(count: int) -> list[str]:
-    from benchmarks.workloads.minilm_corpus import train_texts
-
-    return train_texts()[:count]
-
-
+BACKEND_KWARGS = {"onnx": _ort_kwargs, "openvino": _ov_kwargs}
 OV_QINT8_FILE = "openvino/openvino_model_qint8_quantized.xml"
 OV_CALIBRATION_TEXTS = 300  # sentence-transformers' own default takes 300 calibration samples
 
@@ -114,7 +103,9 @@ def _quantize_openvino(model: Any, path: Path) -> dict[str, Any]:
     import nncf
     from optimum.intel import OVConfig, OVQuantizationConfig, OVQuantizer
 
-    texts = _calibration_texts(OV_CALIBRATION_TEXTS)
+    from benchmarks.workloads.minilm_corpus import train_texts
+
+    texts = train_texts()[:OV_CALIBRATION_TEXTS]
     items = [
         dict(model.tokenizer(text, truncation=True, max_length=128, return_tensors="np")) for text in texts
     ]
@@ -149,12 +140,11 @@ def build_sentence_transformers(workload: ModuleType, options: dict, threads: in
     torch.set_num_threads(threads)
     backend, export = options["backend"], options.get("export")
     path = model_copy(workload, workdir)
-    make_kwargs = {"torch": lambda f=None: {}, "onnx": _ort_kwargs, "openvino": _ov_kwargs}[backend]
     costs: dict[str, float] = {}
 
     # --8<-- [start:st-backends]
     def load(file_name: str | None = None) -> Any:
-        kwargs = make_kwargs(threads, file_name) if backend != "torch" else {}
+        kwargs = {} if backend == "torch" else BACKEND_KWARGS[backend](threads, file_name)
         return SentenceTransformer(
             str(path), device="cpu", backend=backend, model_kwargs=kwargs, local_files_only=True
         )
@@ -174,7 +164,9 @@ def build_sentence_transformers(workload: ModuleType, options: dict, threads: in
     elif export == "qint8":
         from sentence_transformers import export_dynamic_quantized_onnx_model
 
-        config = "avx512_vnni" if _vnni() else "avx2"
+        from benchmarks.techniques.quantization import _vnni
+
+        config = "avx512_vnni" if _vnni() else "avx2"  # the choices ST offers for x86
         start = time.perf_counter()
         export_dynamic_quantized_onnx_model(model, config, str(path))
         costs["quantize_s"] = time.perf_counter() - start
@@ -624,10 +616,6 @@ def select(result: ExperimentResult, params: dict[str, int] | None = None) -> Se
 
 
 # --8<-- [end:select]
-
-
-def round_cv(values: list[float]) -> float:
-    return statistics.stdev(values) / statistics.mean(values) if len(values) > 1 else 0.0
 
 
 # ---- the page (reads stored results only) -------------------------------------------------------
