@@ -178,3 +178,15 @@ def test_recipe_experiments_ran_at_toy_size_and_render(toy_results):
         assert "flops_per_item" in result.variants["pytorch-eager"]["info"], name
         for e in chosen.entries:
             assert recipes.compute_precision(result.variants[e.variant]["info"]) in ("fp32", "bf16", "int8")
+    # every peer and candidate lands on the roofline, against the peak of its own precision
+    from benchmarks.techniques import principles
+
+    stored |= load_results(toy_results, ["roofline/gemm"])
+    placed = principles.roofline_data(stored)["recipes"]
+    assert {p["experiment"] for p in placed} == set(recipes.RECIPE_EXPERIMENTS)
+    assert all(p["gflop_s"] > 0 and p["fraction_of_peak"] > 0 for p in placed)
+    assert sum(p["recipe"] for p in placed) <= len(recipes.RECIPE_EXPERIMENTS)
+    for lang in ("en", "zh"):  # one trace of diamonds per workload
+        fig = principles.roofline_figure(stored, lang)
+        diamonds = [t for t in fig.data if t.marker.symbol == "diamond"]
+        assert len(diamonds) == len(recipes.RECIPE_EXPERIMENTS)

@@ -474,6 +474,7 @@ ROOFLINE_EXPERIMENTS = (
     "threads/digits-cnn",
     "recipes/minilm",
     "recipes/digits-cnn",
+    "recipes/resnet50",
 )
 
 
@@ -517,11 +518,11 @@ def roofline_data(results: dict[str, Any]) -> dict[str, Any]:
         "gflop_s": ceilings,
         "gb_s": bandwidth,
         "models": models,
-        "recipes": _recipe_points(results, ceilings),
+        "recipes": _recipe_points(results),
     }
 
 
-def _recipe_points(results: dict[str, Any], ceilings: dict[str, float]) -> list[dict[str, Any]]:
+def _recipe_points(results: dict[str, Any]) -> list[dict[str, Any]]:
     """Every peer and recipe candidate of the recipes experiments at the workload's reference point:
     the FP32 model's FLOPs over the variant's p50, against the peak of the precision it computed in."""
     from benchmarks.techniques import recipes
@@ -643,7 +644,11 @@ def roofline_figure(results: dict[str, Any], lang: str = "en"):
             x=[r["intensity"] for r in pts],
             y=[r["gflop_s"] for r in pts],
             mode="markers",
-            text=[f"{r['variant']} ({r['precision']})" for r in pts],
+            text=[
+                f"{r['variant']} ({r['precision']}"
+                + (f", {r['fraction_of_peak']:.0%})" if r["fraction_of_peak"] else ")")
+                for r in pts
+            ],
             hovertemplate="%{text}<br>%{y:.1f} GFLOP/s<extra></extra>",
             marker={"size": [16 if r["recipe"] else 9 for r in pts], "symbol": "diamond"},
             name=text["recipes"].format(workload=workload),
