@@ -748,7 +748,9 @@ FRAMEWORK_PAIRS = (("st-openvino", "openvino-defaults"), ("st-onnx", "onnxruntim
 
 
 def labels(result: ExperimentResult, lang: str) -> dict[str, str]:
-    return {v["name"]: v.get(f"label_{lang}", v["label"]) for v in result.config["variants"]}
+    from benchmarks.report import _labels  # one place for a variant's label in each language
+
+    return _labels(result, lang)
 
 
 def table_rows(
