@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from benchmarks.experiments import Experiment
+from benchmarks.experiments import Experiment, get_profile
 from benchmarks.machine import package_versions
 from benchmarks.results import ExperimentResult
 from benchmarks.workloads import WORKLOADS
@@ -70,6 +70,32 @@ def cache_inputs(exp: Experiment, profile: str, card: dict[str, Any]) -> dict[st
         "packages": package_versions(packages_used(exp)),
         "machine": card["machine_id"],
     }
+
+
+# Baselines whose evaluation outputs are a function of code, packages, machine and
+# thread count alone (no training, no randomness): the plain FP32 eager model.
+REUSABLE_REFERENCES = ("benchmarks.engines:build_pytorch_eager",)
+
+
+def reference_key(exp: Experiment, profile: str, card: dict[str, Any], threads: int) -> str | None:
+    """What the baseline's outputs on the evaluation set depend on, or None when they
+    cannot be shared between experiments."""
+    baseline = exp.baseline
+    if baseline.builder not in REUSABLE_REFERENCES or baseline.options:
+        return None
+    workload = WORKLOADS[exp.workload]
+    files = {_module_file(m) for m in (baseline.builder.partition(":")[0], workload, *SHARED_MODULES)}
+    files |= set((_module_file(workload).parent / "data").glob("*"))
+    inputs = {
+        "workload": exp.workload,
+        "builder": baseline.builder,
+        "sources": {_display(f): _digest(f.read_bytes()) for f in sorted(files - {None})},
+        "packages": package_versions(tuple(sorted({*ALWAYS_PACKAGES, *baseline.packages}))),
+        "machine": card["machine_id"],
+        "threads": threads,
+        "eval_limit": get_profile(profile).eval_limit,
+    }
+    return key_of(inputs)[:16]
 
 
 def key_of(inputs: dict[str, Any]) -> str:

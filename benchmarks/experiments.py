@@ -51,13 +51,16 @@ PROFILES: dict[str, Profile] = {
         eval_limit=40,
         timeout_s=300,
     ),
-    # What `make site` runs on a 2-core machine: about 200 (variant, point) pairs, so
-    # short rounds; five paired rounds still give each speedup its interval. A noisy
-    # point is flagged, not measured again: on a shared 2-core machine most repeats
-    # stayed noisy and cost a quarter of the run.
+    # What `make site` runs on a 2-core machine within its 10 minutes: about 200
+    # (variant, point) pairs, so short rounds; four paired rounds still give each
+    # speedup its interval (`full` has six). A round ends at 0.05 s or 3 calls,
+    # whichever is later: calls of 100 ms and more (MiniLM at batch 8, ResNet-50)
+    # took a third of the timing at five calls.
+    # A noisy point is flagged, not measured again: on a shared 2-core machine most
+    # repeats stayed noisy and cost a quarter of the run.
     "default": Profile(
         "default",
-        MeasureSettings(warmup_iters=3, warmup_s=0.1, min_iters=5, min_s=0.15, rounds=5),
+        MeasureSettings(warmup_iters=2, warmup_s=0.05, min_iters=3, min_s=0.05, rounds=4),
         eval_limit=None,
         timeout_s=900,
         noise_repeats=0,

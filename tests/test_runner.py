@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from benchmarks import results
@@ -85,3 +86,36 @@ def test_noisy_point_is_measured_again_as_the_profile_says_and_flagged(
     assert point["variants"]["candidate"]["round_cv"] > stored.config["noisy_cv"]
     assert stored.config["noise_repeats"] == repeats
     assert any("measuring again" in line for line in lines) == bool(repeats)
+
+
+def test_eager_reference_is_evaluated_once_reused_after_and_recomputed_when_unreadable(tmp_path, cache_dir):
+    from benchmarks import cache
+    from benchmarks.machine import machine_card
+
+    first, second, third = (
+        experiment(f"test/reference-{n}", "tests.fake_variants:build_jittery") for n in "abc"
+    )
+    card = machine_card()
+    key = cache.reference_key(first, "toy", card, threads=2)
+    assert key is not None and key == cache.reference_key(second, "toy", card, threads=2)
+    assert key != cache.reference_key(first, "toy", card, threads=1)  # another thread count may round apart
+    trained = Experiment("test/no-reuse", "test", "digits-cnn", (first.variants[1], PYTORCH_EAGER), GRIDS)
+    assert cache.reference_key(trained, "toy", card, threads=2) is None  # only the plain eager baseline
+
+    for old in (cache_dir / "reference").glob("digits-cnn-*.npy"):
+        old.unlink()
+    run_all([first, second], "toy", tmp_path, progress=lambda _: None)
+    a, _ = results.load_experiment(first.name, tmp_path)
+    b, _ = results.load_experiment(second.name, tmp_path)
+    assert "eval_outputs_reused_from" not in a.variants["pytorch-eager"]["info"]
+    assert b.variants["pytorch-eager"]["info"]["eval_outputs_reused_from"].endswith(".npy")
+    assert a.variants["pytorch-eager"]["quality"] == b.variants["pytorch-eager"]["quality"]
+    assert a.variants["pytorch-eager"]["quality"]["accuracy"] > 0.9
+
+    (stored,) = (cache_dir / "reference").glob("digits-cnn-*.npy")
+    stored.write_bytes(b"not an array")
+    run_all([third], "toy", tmp_path, progress=lambda _: None)
+    c, _ = results.load_experiment(third.name, tmp_path)
+    assert c.status == "ok" and "eval_outputs_reused_from" not in c.variants["pytorch-eager"]["info"]
+    assert c.variants["pytorch-eager"]["quality"] == a.variants["pytorch-eager"]["quality"]
+    assert np.load(stored).shape[0] == a.variants["pytorch-eager"]["quality"]["n_images"]

@@ -25,7 +25,7 @@ SEED = 0
 IMAGE_SIZE = 224
 # Exported graphs keep height and width dynamic (the parity inputs use two sizes).
 DYNAMIC_IMAGE_SIZE = True
-EVAL_IMAGES = 64
+EVAL_IMAGES = 32  # fidelity of random weights: every variant so far scored 1.0 or far below the bar
 EVAL_BATCH = 16
 
 
