@@ -111,6 +111,9 @@ def test_eager_reference_is_evaluated_once_reused_after_and_recomputed_when_unre
     assert b.variants["pytorch-eager"]["info"]["eval_outputs_reused_from"].endswith(".npy")
     assert a.variants["pytorch-eager"]["quality"] == b.variants["pytorch-eager"]["quality"]
     assert a.variants["pytorch-eager"]["quality"]["accuracy"] > 0.9
+    # The reference is the baseline's outputs, not whichever worker finished building first.
+    assert a.variants["pytorch-eager"]["quality"]["agreement_with_fp32"] == 1.0
+    assert a.variants["candidate"]["quality"]["agreement_with_fp32"] < 0.5  # it answers zeros
 
     (stored,) = (cache_dir / "reference").glob("digits-cnn-*.npy")
     stored.write_bytes(b"not an array")
