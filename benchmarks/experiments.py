@@ -51,7 +51,7 @@ PROFILES: dict[str, Profile] = {
         eval_limit=40,
         timeout_s=300,
     ),
-    # What `make site` runs on a 2-core machine within its 10 minutes: about 200
+    # What `make site` runs on a 2-core machine, against a 10-minute budget: about 200
     # (variant, point) pairs, so short rounds; four paired rounds still give each
     # speedup its interval (`full` has six). A round ends at 0.05 s or 3 calls,
     # whichever is later: calls of 100 ms and more (MiniLM at batch 8, ResNet-50)

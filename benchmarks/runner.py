@@ -169,11 +169,11 @@ def _exit_cause(code: int | None) -> str:
 # of each paying for the imports again: torch about 2 s of CPU a worker, the
 # transformers model stack about 4 s (it pulls in torchao), sentence-transformers
 # about 1.5 s, onnxscript (the ONNX exporter) and scikit-learn's datasets about 1 s
-# each. Nothing that depends on
-# the worker's thread count is fixed at import: each worker sets its pools
-# explicitly (`_limit_preloaded_pools`, and every builder for its engine). Engines
-# that start thread pools of their own when imported (ONNX Runtime, OpenVINO) are
-# left out: a fork copies no threads, only their half-made state.
+# each. Nothing that depends on the worker's thread count is fixed at import: each
+# worker sets its pools explicitly (`_limit_preloaded_pools`, and every builder for
+# its engine). Engines that start thread pools of their own when imported (ONNX
+# Runtime, OpenVINO) are left out: a fork copies no threads, only their half-made
+# state.
 # A module that is not installed is skipped by the forkserver.
 PRELOAD = [
     "numpy",
