@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from benchmarks.experiments import Experiment, get_profile
+from benchmarks.experiments import Experiment, VariantSpec, get_profile
 from benchmarks.machine import package_versions
 from benchmarks.results import ExperimentResult
 from benchmarks.workloads import WORKLOADS
@@ -72,25 +72,49 @@ def cache_inputs(exp: Experiment, profile: str, card: dict[str, Any]) -> dict[st
     }
 
 
-# Baselines whose evaluation outputs are a function of code, packages, machine and
-# thread count alone (no training, no randomness): the plain FP32 eager model.
-REUSABLE_REFERENCES = ("benchmarks.engines:build_pytorch_eager",)
+# Builders whose evaluation outputs depend on code, package versions, machine and thread
+# count alone: no training and no randomness, and the files they load (ONNX exports,
+# OpenVINO IRs, LiteRT models) are cached by content. The first experiment of a run to
+# evaluate one with given options stores its outputs; the later ones reuse them.
+EAGER_BUILDER = "benchmarks.engines:build_pytorch_eager"
+PURE_BUILDERS = (
+    EAGER_BUILDER,
+    "benchmarks.techniques.onnxruntime:build_ort_graph",
+    "benchmarks.techniques.inference_engines:build_openvino",
+    "benchmarks.techniques.inference_engines:build_litert",
+)
+# Builders that compute another's outputs (and record something more).
+SAME_OUTPUTS_AS = {"benchmarks.techniques.recipes:build_eager_with_flops": EAGER_BUILDER}
+# Options that place a variant on a page without changing what it computes.
+LABEL_OPTIONS = ("role",)
 
 
-def reference_key(exp: Experiment, profile: str, card: dict[str, Any], threads: int) -> str | None:
-    """What the baseline's outputs on the evaluation set depend on, or None when they
-    cannot be shared between experiments."""
-    baseline = exp.baseline
-    if baseline.builder not in REUSABLE_REFERENCES or baseline.options:
+def outputs_key(
+    exp: Experiment, variant: VariantSpec, profile: str, card: dict[str, Any], threads: int
+) -> str | None:
+    """What a variant's outputs on the evaluation set depend on, or None when they cannot be
+    shared between experiments (training, randomness, or a builder not known to be pure)."""
+    builder = SAME_OUTPUTS_AS.get(variant.builder, variant.builder)
+    if builder not in PURE_BUILDERS or variant.fresh_process:
         return None
     workload = WORKLOADS[exp.workload]
-    files = {_module_file(m) for m in (baseline.builder.partition(":")[0], workload, *SHARED_MODULES)}
+    modules = (builder.partition(":")[0], "benchmarks.engines", workload, *SHARED_MODULES)
+    files = {_module_file(m) for m in modules}
     files |= set((_module_file(workload).parent / "data").glob("*"))
+    try:
+        from benchmarks import workloads
+
+        workload_packages = tuple(getattr(workloads.get(exp.workload), "PACKAGES", ()))
+    except KeyError:
+        workload_packages = ()
     inputs = {
         "workload": exp.workload,
-        "builder": baseline.builder,
+        "builder": builder,
+        "options": {k: v for k, v in variant.options.items() if k not in LABEL_OPTIONS},
         "sources": {_display(f): _digest(f.read_bytes()) for f in sorted(files - {None})},
-        "packages": package_versions(tuple(sorted({*ALWAYS_PACKAGES, *baseline.packages}))),
+        "packages": package_versions(
+            tuple(sorted({*ALWAYS_PACKAGES, *variant.packages, *workload_packages}))
+        ),
         "machine": card["machine_id"],
         "threads": threads,
         "eval_limit": get_profile(profile).eval_limit,

@@ -71,9 +71,13 @@ def _worker_main(conn: Connection, spec: dict[str, Any]) -> None:
         variant = _import_builder(spec["builder"])(workload, spec["options"], threads, Path(spec["workdir"]))
         conn.send(("ready", {"info": variant.info, "one_time_costs": variant.one_time_costs}))
         call: Callable[[], Any] | None = None
+        serving, before_serving_mb = False, None
         while True:
             command, arg = conn.recv()
             if command == "point":
+                if not serving:  # memory from here on: the model served, not its build or evaluation
+                    before_serving_mb = _vm_hwm_mb()
+                    serving = _reset_peak_rss()
                 call = variant.bind(workload.timing_inputs(arg))
                 conn.send(("ok", warm_up(call, settings)))
             elif command == "round":
@@ -83,13 +87,53 @@ def _worker_main(conn: Connection, spec: dict[str, Any]) -> None:
                 outputs = [variant.predict(batch) for batch in workload.eval_batches(arg)]
                 conn.send(("ok", np.concatenate(outputs)))
             elif command == "stop":
-                peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-                conn.send(("ok", {"peak_rss_mb": peak / 2**20}))
+                conn.send(("ok", _memory_record(serving, before_serving_mb)))
                 _exit_now(0)
     except BaseException as exc:  # report anything, then exit non-zero
         with contextlib.suppress(OSError):
             conn.send(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=6)}"))
         _exit_now(1)
+
+
+def _reset_peak_rss() -> bool:
+    """Start the peak resident memory again from the current one (Linux: clear_refs 5).
+
+    Whether a variant's evaluation ran in its worker or its outputs were reused from
+    an earlier experiment must not change its memory figure, and a build's transient
+    peak (an export, a calibration) is not what the model needs to serve. Memory the
+    build freed is handed back to the system first (glibc's malloc_trim), or a worker
+    that exported a model would count the export's leftovers. The reset clears
+    getrusage's maximum too, so the peak before it is read first."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return _vm_hwm_mb() is not None
+    except OSError:
+        return False
+
+
+def _vm_hwm_mb() -> float | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _memory_record(serving: bool, before_serving_mb: float | None) -> dict[str, Any]:
+    now = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    lifetime = max(now, before_serving_mb or 0.0)
+    peak = _vm_hwm_mb() if serving else None
+    if peak is None:
+        return {"peak_rss_mb": lifetime, "peak_scope": "lifetime", "lifetime_peak_rss_mb": lifetime}
+    return {"peak_rss_mb": peak, "peak_scope": "serving", "lifetime_peak_rss_mb": lifetime}
 
 
 def _limit_preloaded_pools(threads: int) -> None:
@@ -314,17 +358,19 @@ def run_experiment(
             result.variants[worker.name] = {"info": ready["info"]}
             result.one_time_costs[worker.name] = ready["one_time_costs"]
 
-        # One evaluation at a time too: evaluating beside a build slowed both.
+        # One evaluation at a time too: evaluating beside a build slowed both. Outputs that an
+        # earlier experiment stored for the same pure builder and options are reused.
         reference = None
-        stored = _reference_file(exp, profile, card, threads)
+        specs = {v.name: v for v in exp.variants}
         for worker in workers:
-            if reference is None and stored is not None and (reused := _read_reference(stored)) is not None:
-                outputs = reused
+            stored = _outputs_file(exp, specs[worker.name], profile, card, threads)
+            outputs = _read_outputs(stored) if stored is not None else None
+            if outputs is not None and (reference is None or outputs.shape == reference.shape):
                 result.variants[worker.name]["info"]["eval_outputs_reused_from"] = stored.name
             else:
                 outputs = worker.request("eval", prof.eval_limit)
-                if reference is None and stored is not None:
-                    _write_reference(stored, outputs)
+                if stored is not None:
+                    _write_outputs(stored, outputs)
             reference = outputs if reference is None else reference
             metrics = _workload_quality(exp.workload, outputs, reference)
             result.variants[worker.name]["quality"] = metrics
@@ -366,16 +412,18 @@ def run_experiment(
     return result
 
 
-def _reference_file(exp: Experiment, profile: str, card: dict[str, Any], threads: int) -> Path | None:
-    """Where the FP32 eager baseline's evaluation outputs are kept, so the experiments
-    after the first that share it (same code, packages, machine, threads) reuse them."""
+def _outputs_file(
+    exp: Experiment, variant: Any, profile: str, card: dict[str, Any], threads: int
+) -> Path | None:
+    """Where a pure variant's evaluation outputs are kept, so that later experiments with
+    the same variant (same code, options, packages, machine, threads) reuse them."""
     from benchmarks.workloads import cache_dir
 
-    key = cache.reference_key(exp, profile, card, threads)
-    return None if key is None else cache_dir() / "reference" / f"{exp.workload}-{key}.npy"
+    key = cache.outputs_key(exp, variant, profile, card, threads)
+    return None if key is None else cache_dir() / "outputs" / f"{exp.workload}-{key}.npy"
 
 
-def _read_reference(path: Path) -> np.ndarray | None:
+def _read_outputs(path: Path) -> np.ndarray | None:
     """The stored outputs, or None (then they are computed again) if missing or unreadable."""
     try:
         return np.load(path, allow_pickle=False)
@@ -383,7 +431,7 @@ def _read_reference(path: Path) -> np.ndarray | None:
         return None
 
 
-def _write_reference(path: Path, outputs: np.ndarray) -> None:
+def _write_outputs(path: Path, outputs: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npy", delete=False) as tmp:
         np.save(tmp, outputs, allow_pickle=False)

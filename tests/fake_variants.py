@@ -44,6 +44,19 @@ def build_jittery(workload, options, threads, workdir):
     return Variant(bind, predict, {"engine": "sleep"}, {})
 
 
+def build_hungry_evaluation(workload, options, threads, workdir):
+    """Serves from a few kilobytes but needs 400 MB to evaluate."""
+    import numpy as np
+
+    from benchmarks.engines import Variant
+
+    def predict(inputs):
+        scratch = np.ones(400 * 2**20 // 8)  # touched, so resident
+        return np.zeros((len(inputs["images"]), 10), dtype=np.float32) + scratch[0] - 1.0
+
+    return Variant(lambda inputs: lambda: None, predict, {"engine": "none"}, {})
+
+
 def missing_gpu():
     """A requirement check that always fails, as on a machine without the hardware."""
     return "no NVIDIA GPU on this machine (test)"

@@ -88,37 +88,66 @@ def test_noisy_point_is_measured_again_as_the_profile_says_and_flagged(
     assert any("measuring again" in line for line in lines) == bool(repeats)
 
 
-def test_eager_reference_is_evaluated_once_reused_after_and_recomputed_when_unreadable(tmp_path, cache_dir):
+def test_pure_variants_outputs_are_keyed_by_what_computes_them():
     from benchmarks import cache
     from benchmarks.machine import machine_card
+    from benchmarks.techniques import recipes
+    from benchmarks.techniques.onnxruntime import ORT_ALL
 
+    card = machine_card()
+    first, second = (experiment(f"test/key-{n}", "tests.fake_variants:build_jittery") for n in "ab")
+
+    def key(exp, variant, threads=2):
+        return cache.outputs_key(exp, variant, "toy", card, threads)
+
+    eager = key(first, PYTORCH_EAGER)
+    assert eager is not None and eager == key(second, PYTORCH_EAGER)
+    assert eager != key(first, PYTORCH_EAGER, threads=1)  # another thread count may round apart
+    assert key(first, first.variants[1]) is None  # a builder not known to be pure
+    # The recipes baseline computes the eager model's outputs (and counts FLOPs besides).
+    assert key(first, recipes.BASELINE) == eager
+    # A label option does not change what is computed; a real option does.
+    assert key(first, ORT_ALL) == key(
+        first,
+        VariantSpec("x", "x", "x", ORT_ALL.builder, {**ORT_ALL.options, "role": "peer"}, ORT_ALL.packages),
+    )
+    assert key(first, ORT_ALL) != key(
+        first, VariantSpec("x", "x", "x", ORT_ALL.builder, {"opt_level": "basic"}, ORT_ALL.packages)
+    )
+
+
+def test_eager_reference_is_evaluated_once_reused_after_and_recomputed_when_unreadable(tmp_path, cache_dir):
     first, second, third = (
         experiment(f"test/reference-{n}", "tests.fake_variants:build_jittery") for n in "abc"
     )
-    card = machine_card()
-    key = cache.reference_key(first, "toy", card, threads=2)
-    assert key is not None and key == cache.reference_key(second, "toy", card, threads=2)
-    assert key != cache.reference_key(first, "toy", card, threads=1)  # another thread count may round apart
-    trained = Experiment("test/no-reuse", "test", "digits-cnn", (first.variants[1], PYTORCH_EAGER), GRIDS)
-    assert cache.reference_key(trained, "toy", card, threads=2) is None  # only the plain eager baseline
-
-    for old in (cache_dir / "reference").glob("digits-cnn-*.npy"):
+    for old in (cache_dir / "outputs").glob("digits-cnn-*.npy"):
         old.unlink()
     run_all([first, second], "toy", tmp_path, progress=lambda _: None)
     a, _ = results.load_experiment(first.name, tmp_path)
     b, _ = results.load_experiment(second.name, tmp_path)
     assert "eval_outputs_reused_from" not in a.variants["pytorch-eager"]["info"]
     assert b.variants["pytorch-eager"]["info"]["eval_outputs_reused_from"].endswith(".npy")
+    assert "eval_outputs_reused_from" not in b.variants["candidate"]["info"]  # not a pure builder
     assert a.variants["pytorch-eager"]["quality"] == b.variants["pytorch-eager"]["quality"]
     assert a.variants["pytorch-eager"]["quality"]["accuracy"] > 0.9
     # The reference is the baseline's outputs, not whichever worker finished building first.
     assert a.variants["pytorch-eager"]["quality"]["agreement_with_fp32"] == 1.0
     assert a.variants["candidate"]["quality"]["agreement_with_fp32"] < 0.5  # it answers zeros
 
-    (stored,) = (cache_dir / "reference").glob("digits-cnn-*.npy")
+    (stored,) = (cache_dir / "outputs").glob("digits-cnn-*.npy")
     stored.write_bytes(b"not an array")
     run_all([third], "toy", tmp_path, progress=lambda _: None)
     c, _ = results.load_experiment(third.name, tmp_path)
     assert c.status == "ok" and "eval_outputs_reused_from" not in c.variants["pytorch-eager"]["info"]
     assert c.variants["pytorch-eager"]["quality"] == a.variants["pytorch-eager"]["quality"]
     assert np.load(stored).shape[0] == a.variants["pytorch-eager"]["quality"]["n_images"]
+
+
+def test_peak_memory_is_the_served_models_not_its_evaluations(tmp_path, cache_dir):
+    """Whether an evaluation ran in a worker (or was reused) must not change its memory figure."""
+    hungry = experiment("test/eval-memory", "tests.fake_variants:build_hungry_evaluation")
+    run_all([hungry], "toy", tmp_path, progress=lambda _: None)
+    stored, _ = results.load_experiment(hungry.name, tmp_path)
+    memory = stored.variants["candidate"]["memory"]
+    assert memory["peak_scope"] == "serving"
+    assert memory["lifetime_peak_rss_mb"] - memory["peak_rss_mb"] > 250  # the evaluation's 400 MB
