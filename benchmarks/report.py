@@ -110,6 +110,7 @@ TEXT: dict[str, dict[str, str]] = {
         "rounds": "paired rounds per point",
         "eval_limit": "evaluation examples",
         "noise_repeats": "repeats of a noisy point",
+        "training_scale": "share of the MiniLM distillations' steps or epochs",
         "timeout_s": "time limit per experiment (s)",
         "all": "all",
         "duration": "wall time of its last run (s)",
@@ -206,6 +207,7 @@ TEXT: dict[str, dict[str, str]] = {
         "rounds": "每个测量点的成对轮数",
         "eval_limit": "评估样本数",
         "noise_repeats": "噪声点的重测次数",
+        "training_scale": "MiniLM 蒸馏所跑步数或轮数的比例",
         "timeout_s": "单个实验时限(秒)",
         "all": "全部",
         "duration": "最近一次运行耗时(秒)",
@@ -874,6 +876,7 @@ class Renderer:
             "rounds",
             "eval_limit",
             "noise_repeats",
+            "training_scale",
             "timeout_s",
         ):
             row = {"": _t(lang, key)}

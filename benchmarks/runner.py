@@ -32,7 +32,7 @@ import numpy as np
 
 from benchmarks import cache
 from benchmarks import results as results_mod
-from benchmarks.experiments import Experiment, get_profile
+from benchmarks.experiments import TRAINING_SCALE_ENV, Experiment, get_profile
 from benchmarks.harness import LatencyStats, MeasureSettings, PairedSpeedup, measure_round, warm_up
 from benchmarks.machine import machine_card
 from benchmarks.results import ExperimentResult
@@ -62,6 +62,7 @@ def _worker_main(conn: Connection, spec: dict[str, Any]) -> None:
     threads = spec["threads"]
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(threads)
+    os.environ[TRAINING_SCALE_ENV] = str(spec["training_scale"])
     try:
         _limit_preloaded_pools(threads)
         from benchmarks import workloads
@@ -329,6 +330,7 @@ def run_experiment(
                     "options": spec.options,
                     "threads": threads,
                     "settings": prof.settings.__dict__,
+                    "training_scale": prof.training_scale,
                 }
                 worker = _start_worker(
                     spec.name,

@@ -112,6 +112,9 @@ def test_each_pruning_experiment_runs_at_toy_size(toy_pruning_results, name):
         if record["recovery"] == "distillation":
             assert isinstance(record["distil_cached"], bool)
             assert result.one_time_costs[variant_name]["distil_s"] > 0
+            # The profile's training scale reached the worker: toy distils for a tenth of the steps.
+            full_steps = pruning.DISTIL_SETTINGS["steps"]
+            assert record["distil_steps"] == round(full_steps * result.config["training_scale"]) < full_steps
         if record["recovery"] == "fine-tune":
             assert result.one_time_costs[variant_name]["finetune_s"] > 0
     assert len(result.points) == len(experiment.points("toy"))

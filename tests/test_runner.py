@@ -151,3 +151,13 @@ def test_peak_memory_is_the_served_models_not_its_evaluations(tmp_path, cache_di
     memory = stored.variants["candidate"]["memory"]
     assert memory["peak_scope"] == "serving"
     assert memory["lifetime_peak_rss_mb"] - memory["peak_rss_mb"] > 250  # the evaluation's 400 MB
+
+
+@pytest.mark.parametrize(
+    ("scale", "full", "expected"), [("1", 80, 80), ("0.5", 80, 40), ("0.1", 2, 1), ("0.5", 1, 1)]
+)
+def test_training_length_scales_with_the_profile_and_never_reaches_zero(monkeypatch, scale, full, expected):
+    from benchmarks.experiments import TRAINING_SCALE_ENV, training_length
+
+    monkeypatch.setenv(TRAINING_SCALE_ENV, scale)
+    assert training_length(full) == expected

@@ -27,7 +27,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from benchmarks.experiments import Experiment, VariantSpec
+from benchmarks.experiments import Experiment, VariantSpec, training_length
 from benchmarks.techniques.onnxruntime import PYTORCH_EAGER
 from benchmarks.verdicts import Finding, Verdict, info, quality, speedup
 
@@ -211,10 +211,15 @@ def distil_minilm_student(
 # Layers 0, 3 and 5 of the 6: the first layer (closest to the embeddings) and the last
 # (whose output space the teacher's embeddings live in) are kept, with one from the middle.
 STUDENT_LAYERS = (0, 3, 5)
+# epochs: the `full` profile's; `default` runs the share its training_scale says.
 MINILM_DISTIL = {"epochs": 2, "batch": 32, "lr": 2e-4, "max_length": 64, "seed": SEED}
 # Half the teacher's 40 epochs, so that four students train within the build's time budget.
 DIGITS_DISTIL = {"epochs": 20, "temperature": 4.0, "alpha": 0.9, "seed": SEED}
 # --8<-- [end:settings]
+
+
+def _minilm_settings() -> dict[str, Any]:
+    return {**MINILM_DISTIL, "epochs": training_length(MINILM_DISTIL["epochs"])}
 
 
 def _minilm_cache_path(layers: tuple[int, ...]) -> Path:
@@ -229,7 +234,7 @@ def _minilm_cache_path(layers: tuple[int, ...]) -> Path:
             "corpus": minilm_corpus.TRAIN_TEXT.read_text(encoding="utf-8"),
             "model": minilm.MODEL_SHA256,
             "layers": list(layers),
-            "settings": MINILM_DISTIL,
+            "settings": _minilm_settings(),
             "torch": torch.__version__,
             "transformers": transformers.__version__,
         },
@@ -255,7 +260,9 @@ def _distilled_minilm(student: Any, teacher: Any, layers: tuple[int, ...]) -> tu
             print(
                 f"warning: ignoring unreadable cached student {path} ({type(exc).__name__}); training again"
             )
-    student, costs = distil_minilm_student(student, teacher, minilm_corpus.train_texts(), **MINILM_DISTIL)
+    student, costs = distil_minilm_student(
+        student, teacher, minilm_corpus.train_texts(), **_minilm_settings()
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}")
     torch.save({"layers": layer_stack.state_dict(), "costs": costs}, tmp)
@@ -367,7 +374,7 @@ def build_minilm_student(workload: ModuleType, options: dict, threads: int, work
             "train_threads": TRAIN_THREADS,
             "distil_corpus": "minilm_train.txt",
             "distil_corpus_sentences": len(minilm_corpus.train_texts()),
-            **{f"distil_{k}": v for k, v in MINILM_DISTIL.items()},
+            **{f"distil_{k}": v for k, v in _minilm_settings().items()},
         }
     del teacher
     params, flops = _size(student, flops_inputs)

@@ -21,7 +21,7 @@ from types import ModuleType
 from typing import Any
 
 from benchmarks.engines import one_thread
-from benchmarks.experiments import Experiment, VariantSpec
+from benchmarks.experiments import Experiment, VariantSpec, training_length
 from benchmarks.techniques.onnxruntime import PYTORCH_EAGER
 from benchmarks.verdicts import Finding, Verdict, info, quality, speedups
 
@@ -346,7 +346,8 @@ def build_minilm_svd(workload: ModuleType, options: dict, threads: int, workdir:
         raise ValueError(f"rank fraction {fraction} reduces no {targets} layer's parameters")
     extra: dict[str, Any] = {}
     if options.get("distill"):
-        record = _distilled_minilm(workload, model, options["distill"], sorted(ranks), fraction)
+        settings = {**options["distill"], "steps": training_length(options["distill"]["steps"])}
+        record = _distilled_minilm(workload, model, settings, sorted(ranks), fraction)
         costs["finetune_s"] = record.pop("finetune_s")
         extra["finetune"] = record
     return torch_variant(

@@ -21,7 +21,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from benchmarks.experiments import Experiment, VariantSpec
+from benchmarks.experiments import Experiment, VariantSpec, training_length
 from benchmarks.techniques.onnxruntime import PYTORCH_EAGER
 from benchmarks.verdicts import Finding, Verdict, quality, speedup
 
@@ -199,7 +199,11 @@ def distil_minilm(
 # --8<-- [end:distil]
 
 
-DISTIL_SETTINGS = {"steps": 80, "batch": 16, "lr": 1e-4, "seed": SEED}
+DISTIL_SETTINGS = {"steps": 80, "batch": 16, "lr": 1e-4, "seed": SEED}  # steps: the `full` profile's
+
+
+def _distil_settings() -> dict[str, Any]:
+    return {**DISTIL_SETTINGS, "steps": training_length(DISTIL_SETTINGS["steps"])}
 
 
 def _distilled_minilm(student: Any, ratio: float) -> tuple[Any, float, bool]:
@@ -216,7 +220,7 @@ def _distilled_minilm(student: Any, ratio: float) -> tuple[Any, float, bool]:
             "corpus": minilm_corpus.TRAIN_TEXT.read_text(encoding="utf-8"),
             "model": minilm.MODEL_SHA256,
             "ratio": ratio,
-            "settings": DISTIL_SETTINGS,
+            "settings": _distil_settings(),
             "torch": torch.__version__,
             "transformers": transformers.__version__,
         },
@@ -233,7 +237,7 @@ def _distilled_minilm(student: Any, ratio: float) -> tuple[Any, float, bool]:
                 f"warning: ignoring unreadable cached model {path} ({type(exc).__name__}); distilling again"
             )
     teacher = minilm.torch_model()
-    student, seconds = distil_minilm(student, teacher, minilm_corpus.train_texts(), **DISTIL_SETTINGS)
+    student, seconds = distil_minilm(student, teacher, minilm_corpus.train_texts(), **_distil_settings())
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}")
     torch.save({"state_dict": student.state_dict(), "distil_s": seconds}, tmp)
@@ -276,7 +280,7 @@ def build_pruned(workload: ModuleType, options: dict, threads: int, workdir: Pat
             "recovery": "distillation",
             "distil_cached": cached,
             "distil_corpus": "minilm_train.txt",
-            **{f"distil_{k}": v for k, v in DISTIL_SETTINGS.items()},
+            **{f"distil_{k}": v for k, v in _distil_settings().items()},
         }
     if options.get("finetune_epochs"):
         # One thread: batches of 64 tiny images gain nothing from more, and sibling
