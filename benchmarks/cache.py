@@ -41,16 +41,19 @@ def source_files(exp: Experiment) -> list[Path]:
     return sorted(files)
 
 
+def _workload_packages(name: str) -> tuple[str, ...]:
+    from benchmarks import workloads
+
+    try:
+        return tuple(getattr(workloads.get(name), "PACKAGES", ()))
+    except KeyError:
+        return ()
+
+
 def packages_used(exp: Experiment) -> tuple[str, ...]:
-    names = set(ALWAYS_PACKAGES)
+    names = set(ALWAYS_PACKAGES) | set(_workload_packages(exp.workload))
     for variant in exp.variants:
         names |= set(variant.packages)
-    try:
-        from benchmarks import workloads
-
-        names |= set(getattr(workloads.get(exp.workload), "PACKAGES", ()))
-    except KeyError:
-        pass
     return tuple(sorted(names))
 
 
@@ -101,19 +104,13 @@ def outputs_key(
     modules = (builder.partition(":")[0], "benchmarks.engines", workload, *SHARED_MODULES)
     files = {_module_file(m) for m in modules}
     files |= set((_module_file(workload).parent / "data").glob("*"))
-    try:
-        from benchmarks import workloads
-
-        workload_packages = tuple(getattr(workloads.get(exp.workload), "PACKAGES", ()))
-    except KeyError:
-        workload_packages = ()
     inputs = {
         "workload": exp.workload,
         "builder": builder,
         "options": {k: v for k, v in variant.options.items() if k not in LABEL_OPTIONS},
         "sources": {_display(f): _digest(f.read_bytes()) for f in sorted(files - {None})},
         "packages": package_versions(
-            tuple(sorted({*ALWAYS_PACKAGES, *variant.packages, *workload_packages}))
+            tuple(sorted({*ALWAYS_PACKAGES, *variant.packages, *_workload_packages(exp.workload)}))
         ),
         "machine": card["machine_id"],
         "threads": threads,

@@ -32,7 +32,7 @@ import numpy as np
 
 from benchmarks import cache
 from benchmarks import results as results_mod
-from benchmarks.experiments import TRAINING_SCALE_ENV, Experiment, get_profile
+from benchmarks.experiments import TRAINING_SCALE_ENV, Experiment, VariantSpec, get_profile
 from benchmarks.harness import LatencyStats, MeasureSettings, PairedSpeedup, measure_round, warm_up
 from benchmarks.machine import machine_card
 from benchmarks.results import ExperimentResult
@@ -414,7 +414,7 @@ def run_experiment(
 
 
 def _outputs_file(
-    exp: Experiment, variant: Any, profile: str, card: dict[str, Any], threads: int
+    exp: Experiment, variant: VariantSpec, profile: str, card: dict[str, Any], threads: int
 ) -> Path | None:
     """Where a pure variant's evaluation outputs are kept, so that later experiments with
     the same variant (same code, options, packages, machine, threads) reuse them."""

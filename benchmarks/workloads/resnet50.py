@@ -88,7 +88,7 @@ def prepare() -> dict[str, Any]:
 
 
 def torch_model():
-    """The seeded model, from the cache when this file and torch's version made it (0.15 s
+    """The seeded model, from the cache when this file and torch's version made it (0.18 s
     to load against 0.7 s to build alone, and about 20 builds in a run)."""
     import hashlib
     import os
