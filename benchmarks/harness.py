@@ -2,7 +2,10 @@
 
 Every experiment measures through ``measure_round`` and summarises through
 ``LatencyStats.from_values`` and ``PairedSpeedup.from_rounds``, so every figure
-on the site is computed the same way.
+on the site is computed the same way. A speedup is the median of per-round ratios
+(baseline round median over candidate round median); its interval's level is the
+exact one for the number of rounds; a tail percentile is shown only when its sample
+holds ``MIN_CALLS`` calls.
 """
 
 from __future__ import annotations
@@ -106,13 +109,70 @@ class LatencyStats:
         return asdict(self)
 
 
+# A tail percentile is shown, and judged, only when its sample holds enough calls:
+# with fewer, the percentile is one or two of the slowest calls, or an interpolation
+# between them, and says little about the tail. About ten calls beyond p90 and one
+# beyond p99 are the least that make those figures more than the maximum.
+MIN_CALLS = {"p50": 1, "p90": 20, "p99": 100}
+
+
+def percentile_supported(latency: dict, key: str) -> bool:
+    """Whether a stored latency summary holds enough calls to show its ``key`` percentile.
+
+    ``latency`` is ``LatencyStats.to_dict()``; a summary without a count (older results)
+    supports only the median."""
+    if key not in MIN_CALLS:
+        raise ValueError(f"unknown percentile {key!r}; known: {', '.join(MIN_CALLS)}")
+    count = latency.get("count")
+    if count is None:
+        return key == "p50"
+    return int(count) >= MIN_CALLS[key]
+
+
+def supported_tail(latency: dict) -> str:
+    """The highest percentile (p99, p90 or p50) that the sample holds enough calls for."""
+    return next(k for k in ("p99", "p90", "p50") if percentile_supported(latency, k))
+
+
+def median_interval_level(n: int, k: int) -> float:
+    """Exact coverage of [x_(k), x_(n+1-k)] (order statistics, 1-based) for the median.
+
+    For independent draws from any continuous distribution, the number of draws below
+    the true median is Binomial(n, 1/2); the interval misses it when fewer than k lie
+    on one side, so its level is 1 - 2 P(B <= k - 1), whatever the distribution."""
+    if n < 1 or not 1 <= k <= (n + 1) // 2:
+        raise ValueError(f"need n >= 1 and 1 <= k <= (n + 1) // 2, got n={n}, k={k}")
+    tail = sum(math.comb(n, i) for i in range(k)) / 2**n
+    return max(0.0, 1.0 - 2.0 * tail)
+
+
+def median_interval(values: Sequence[float], target: float = 0.95) -> tuple[float, float, float]:
+    """The narrowest order-statistic interval for the median whose exact level reaches
+    ``target``, or the widest one there is (min to max) when ``n`` is too small for it.
+
+    Returns (low, high, level); ``level`` is the interval's real coverage, so a reader
+    sees, for example, 87.5% for min to max of 4 rounds and 96.9% for 6 rounds."""
+    arr = np.sort(np.asarray(values, dtype=float))
+    n = int(arr.size)
+    if n == 0:
+        raise ValueError("no values")
+    k = 1
+    while k + 1 <= (n + 1) // 2 and median_interval_level(n, k + 1) >= target:
+        k += 1
+    return float(arr[k - 1]), float(arr[n - k]), median_interval_level(n, k)
+
+
 @dataclass(frozen=True)
 class PairedSpeedup:
     """Speedup of a candidate over a baseline from interleaved rounds.
 
-    Each round yields one ratio, baseline median over candidate median, taken
-    seconds apart, so slow drifts of a shared machine cancel. The figure is the
-    median ratio; the interval is a percentile bootstrap of that median.
+    One definition everywhere: each round yields one ratio, the baseline's median call
+    in that round over the candidate's median call in the same round, taken seconds
+    apart, so slow drifts of a shared machine cancel. The speedup is the median of
+    those per-round ratios. The interval is the order-statistic (binomial) interval of
+    that median: its level is exact for the number of rounds and is stored in
+    ``confidence`` (a percentile bootstrap of the median of 4 ratios gives about their
+    min-max range, whose real level is 87.5%, not the 95% it would be labelled).
     """
 
     median: float
@@ -121,36 +181,38 @@ class PairedSpeedup:
     confidence: float
     rounds: int
     ratios: list[float]
+    method: str = "order-statistic interval of the median (binomial, exact level)"
 
     @classmethod
     def from_rounds(
         cls,
         baseline_rounds: Sequence[Sequence[float]],
         candidate_rounds: Sequence[Sequence[float]],
-        confidence: float = 0.95,
-        resamples: int = 2000,
-        seed: int = 0,
+        target: float = 0.95,
     ) -> PairedSpeedup:
         if len(baseline_rounds) != len(candidate_rounds) or not baseline_rounds:
             raise ValueError("need the same, non-zero number of rounds for both variants")
-        ratios = np.array(
-            [
-                statistics.median(b) / statistics.median(c)
-                for b, c in zip(baseline_rounds, candidate_rounds, strict=True)
-            ]
-        )
-        rng = np.random.default_rng(seed)
-        boot = np.median(rng.choice(ratios, size=(resamples, ratios.size), replace=True), axis=1)
-        alpha = (1 - confidence) / 2
-        low, high = np.quantile(boot, [alpha, 1 - alpha])
+        ratios = [
+            statistics.median(b) / statistics.median(c)
+            for b, c in zip(baseline_rounds, candidate_rounds, strict=True)
+        ]
+        low, high, level = median_interval(ratios, target)
         return cls(
             median=float(np.median(ratios)),
-            ci_low=float(low),
-            ci_high=float(high),
-            confidence=confidence,
-            rounds=int(ratios.size),
+            ci_low=low,
+            ci_high=high,
+            confidence=level,
+            rounds=len(ratios),
             ratios=[float(r) for r in ratios],
         )
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def interval_label(confidence: float | None) -> str:
+    """How a stored interval's level is printed: ``87.5%`` (one decimal only when needed)."""
+    if confidence is None:
+        return "?"
+    pct = 100 * confidence
+    return f"{pct:.0f}%" if abs(pct - round(pct)) < 0.05 else f"{pct:.1f}%"

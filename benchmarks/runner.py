@@ -449,10 +449,15 @@ def _skip_reason(exp: Experiment) -> str | None:
 def _measure_point(
     workers: list[Worker], n_rounds: int, deadline: float, timeout_s: float
 ) -> dict[str, list[list[float]]]:
-    """Interleaved rounds: baseline, candidate, ..., baseline, candidate, ..."""
+    """Interleaved rounds, each variant once per round; round r starts at variant r
+    (mod their number): A B C, B C A, C A B, ... No variant is always the one timed
+    right after the baseline, or always first after the pause, so what one worker
+    leaves behind (a busy core, evicted caches) falls on each variant in turn; the
+    rounds stay paired, since each holds every variant once."""
     rounds: dict[str, list[list[float]]] = {w.name: [] for w in workers}
-    for _ in range(n_rounds):
-        for worker in workers:
+    for r in range(n_rounds):
+        start = r % len(workers)
+        for worker in workers[start:] + workers[:start]:
             if time.monotonic() > deadline:
                 raise WorkerError(f"experiment ran past its {timeout_s:.0f} s limit (timeout)")
             rounds[worker.name].append(worker.request("round"))

@@ -1,6 +1,7 @@
 import math
 import statistics
 
+import numpy as np
 import pytest
 
 from benchmarks.harness import LatencyStats, MeasureSettings, PairedSpeedup, measure_round, warm_up
@@ -69,3 +70,63 @@ def test_settings_validate():
         MeasureSettings(min_iters=0)
     with pytest.raises(ValueError):
         MeasureSettings(rounds=0)
+
+
+def test_median_interval_level_is_exact_for_the_number_of_rounds():
+    from benchmarks.harness import median_interval, median_interval_level
+
+    # min-max of n draws misses the median when all n fall on one side: 2 / 2**n
+    assert median_interval_level(4, 1) == pytest.approx(0.875)
+    assert median_interval_level(6, 1) == pytest.approx(1 - 2 / 64)
+    assert median_interval_level(2, 1) == pytest.approx(0.5)
+    assert median_interval_level(1, 1) == 0.0
+    # 4 rounds cannot reach 95%: the widest interval, labelled with its real level
+    assert median_interval([3.0, 1.0, 4.0, 2.0]) == (1.0, 4.0, pytest.approx(0.875))
+    # 12 rounds: x_(3)..x_(10) has 96.1%, x_(4)..x_(9) only 85.4%
+    low, high, level = median_interval([float(i) for i in range(1, 13)])
+    assert (low, high) == (3.0, 10.0) and level == pytest.approx(1 - 2 * (1 + 12 + 66) / 4096)
+    with pytest.raises(ValueError):
+        median_interval_level(4, 3)
+    with pytest.raises(ValueError):
+        median_interval([])
+
+
+def test_median_interval_covers_at_its_stated_level():
+    """Simulated coverage matches the stated level (the bootstrap's 95% label did not)."""
+    from benchmarks.harness import median_interval
+
+    rng = np.random.default_rng(1)
+    for n in (4, 6):
+        draws = rng.lognormal(0.0, 0.3, size=(4000, n))  # true median 1.0
+        hits, level = 0, None
+        for row in draws:
+            low, high, level = median_interval(row)
+            hits += low <= 1.0 <= high
+        assert hits / len(draws) == pytest.approx(level, abs=0.02)
+
+
+def test_paired_speedup_states_its_interval_level():
+    baseline = [[10.0], [10.0], [10.0], [10.0]]
+    candidate = [[5.0], [4.0], [5.5], [4.5]]
+    result = PairedSpeedup.from_rounds(baseline, candidate)
+    assert result.confidence == pytest.approx(0.875)
+    assert (result.ci_low, result.ci_high) == (pytest.approx(10 / 5.5), pytest.approx(2.5))
+    assert "order-statistic" in result.to_dict()["method"]
+    from benchmarks.harness import interval_label
+
+    assert interval_label(0.875) == "87.5%" and interval_label(0.96875) == "96.9%"
+    assert interval_label(0.5) == "50%" and interval_label(None) == "?"
+
+
+def test_tail_percentiles_need_enough_calls():
+    from benchmarks.harness import MIN_CALLS, percentile_supported, supported_tail
+
+    few = LatencyStats.from_values([1.0] * 12).to_dict()
+    some = LatencyStats.from_values([1.0] * MIN_CALLS["p90"]).to_dict()
+    many = LatencyStats.from_values([1.0] * MIN_CALLS["p99"]).to_dict()
+    assert not percentile_supported(few, "p90") and supported_tail(few) == "p50"
+    assert percentile_supported(some, "p90") and not percentile_supported(some, "p99")
+    assert supported_tail(some) == "p90" and supported_tail(many) == "p99"
+    assert supported_tail({"p50": 1.0, "p99": 2.0}) == "p50"  # no count stored: median only
+    with pytest.raises(ValueError):
+        percentile_supported(many, "p95")
