@@ -44,7 +44,33 @@ TEXT: dict[str, dict[str, str]] = {
         "p99": "p99 (ms)",
         "cv": "CV",
         "throughput": "items/s",
-        "speedup": "speedup vs baseline (95% CI)",
+        "speedup": "speedup vs baseline [interval, level]",
+        "speedup_level": "speedup vs baseline [{level} interval]",
+        "interval_note": "Speedup: the median over rounds of (baseline's median call ÷ candidate's median "
+        "call in the same round); the interval is the order-statistic interval of that median, with its "
+        "exact level for the number of rounds.",
+        "calls": "calls (n)",
+        "no_repeats": "No configuration was timed twice",
+        "no_repeats_body": "This build timed no configuration (workload, variant, options, point, threads) "
+        "in more than one experiment, so it cannot say how well it agrees with itself.",
+        "consistency_lead": "This build timed {n} configurations in more than one experiment. Their p50 "
+        "differed across experiments by a median of **{median:.1%}** (slowest over fastest, minus one); "
+        "the largest spread, {worst:.1%}, is {label} on {workload} at {point}. A difference between two "
+        "figures smaller than the median spread is within what this build cannot resolve.",
+        "p50_by_experiment": "p50 (ms) in each experiment",
+        "spread": "spread",
+        "candidates": "candidates",
+        "candidates_n": "{within} within the bar, of {total}",
+        "runner_up": "runner-up",
+        "runner_up_text": "{label} (`{exp}`) {speed}, {gap:.1%} behind",
+        "intervals_overlap": "; the intervals overlap",
+        "within_spread": "; a gap smaller than this build's own spread ({spread:.1%}, see Methodology)",
+        "headline_note": "The winner is the fastest of the candidates counted beside it: the largest of many "
+        "noisy figures tends to be an overestimate, so read it with the runner-up next to it.",
+        "ci": "interval",
+        "figure_too_few_calls": "(no {metric}: {n} calls measured, {need} needed)",
+        "speedup_plain": "speedup vs baseline (median of per-round ratios)",
+        "too_few_calls": "– (n={n} < {need})",
         "baseline": "baseline",
         "batch": "batch",
         "seq_len": "seq",
@@ -52,8 +78,10 @@ TEXT: dict[str, dict[str, str]] = {
         "one_time": "one-time cost",
         "what_ran": "what ran",
         "peak_mem": "peak memory (MB)",
-        "latency_axis": "p50 latency (ms), bar to p90",
-        "speedup_axis": "speedup over PyTorch eager (median of paired rounds)",
+        "latency_axis": "p50 latency (ms), bar to p90 where ≥ {need} calls",
+        "speedup_axis": "speedup over PyTorch eager (median of per-round ratios)",
+        "speedup_axis_level": "speedup over the baseline (median of per-round ratios), "
+        "bars: {level} interval",
         "point": "point",
         "machine": "Machine",
         "cpu": "CPU",
@@ -141,7 +169,32 @@ TEXT: dict[str, dict[str, str]] = {
         "p99": "p99(毫秒)",
         "cv": "变异系数",
         "throughput": "每秒条数",
-        "speedup": "相对基线加速比(95% 置信区间)",
+        "speedup": "相对基线加速比[区间,置信水平]",
+        "speedup_level": "相对基线加速比[{level} 置信区间]",
+        "interval_note": "加速比:各轮中(基线该轮中位调用时间 ÷ 候选同一轮中位调用时间)的中位数;"
+        "区间是该中位数的次序统计量区间,其置信水平按轮数精确计算。",
+        "calls": "调用次数(n)",
+        "no_repeats": "没有配置被测量两次",
+        "no_repeats_body": "本次构建没有在多个实验中测量同一配置(工作负载、变体、选项、测量点、线程数),"
+        "因此无法说明它与自身的一致程度。",
+        "consistency_lead": "本次构建在多个实验中测量了 {n} 个相同配置。"
+        "它们的 p50 在各实验之间的差异中位数为 **{median:.1%}**(最慢除以最快再减一);"
+        "差异最大的是{label}在 {workload}、{point} 上,为 {worst:.1%}。"
+        "两个数字的差距若小于这个中位数,本次构建就无法分辨。",
+        "p50_by_experiment": "各实验中的 p50(毫秒)",
+        "spread": "差异",
+        "candidates": "候选数",
+        "candidates_n": "共 {total} 个,其中 {within} 个满足门槛",
+        "runner_up": "第二名",
+        "runner_up_text": "{label}(`{exp}`){speed},落后 {gap:.1%}",
+        "intervals_overlap": ";两者区间重叠",
+        "within_spread": ";差距小于本次构建自身的离散程度({spread:.1%},见“方法”页)",
+        "headline_note": "胜者是同行所列候选中最快的一个:许多带噪声数字中的最大值往往偏高,"
+        "因此请对照第二名来读。",
+        "ci": "置信区间",
+        "figure_too_few_calls": "(无 {metric}:只测了 {n} 次调用,需要 {need} 次)",
+        "speedup_plain": "相对基线加速比(逐轮比值的中位数)",
+        "too_few_calls": "–(n={n} < {need})",
         "baseline": "基线",
         "batch": "批大小",
         "seq_len": "序列",
@@ -149,8 +202,9 @@ TEXT: dict[str, dict[str, str]] = {
         "one_time": "一次性开销",
         "what_ran": "实际运行配置",
         "peak_mem": "峰值内存(MB)",
-        "latency_axis": "p50 延迟(毫秒),误差线至 p90",
-        "speedup_axis": "相对 PyTorch eager 的加速比(成对轮次的中位数)",
+        "latency_axis": "p50 延迟(毫秒),调用数 ≥ {need} 时误差线至 p90",
+        "speedup_axis": "相对 PyTorch eager 的加速比(逐轮比值的中位数)",
+        "speedup_axis_level": "相对基线的加速比(逐轮比值的中位数),误差线:{level} 置信区间",
         "point": "测量点",
         "machine": "机器",
         "cpu": "CPU",
@@ -244,6 +298,32 @@ def fmt(value: float, digits: int = 3) -> str:
     return f"{value:.{digits}g}"
 
 
+def _interval_level(speeds: Any) -> str:
+    """The level(s) of the stored intervals, as printed: ``87.5%``, or ``87.5%/96.9%``."""
+    from benchmarks.harness import interval_label
+
+    levels = sorted({interval_label(s.get("confidence")) for s in speeds if s})
+    return "/".join(levels) if levels else "?"
+
+
+def _speedup_header(lang: str, speeds: Any) -> str:
+    return _t(lang, "speedup_level").format(level=_interval_level(list(speeds)))
+
+
+def _speedup_cell(speed: dict[str, Any], bold: bool = False) -> str:
+    figure = f"{speed['median']:.2f}×"
+    return f"{'**' + figure + '**' if bold else figure} [{speed['ci_low']:.2f}, {speed['ci_high']:.2f}]"
+
+
+def _tail_cell(latency: dict[str, Any], key: str, lang: str) -> str:
+    """A tail percentile, or a dash with the sample size when too few calls support it."""
+    from benchmarks.harness import MIN_CALLS, percentile_supported
+
+    if percentile_supported(latency, key):
+        return fmt(latency[key])
+    return _t(lang, "too_few_calls").format(n=latency.get("count", "?"), need=MIN_CALLS[key])
+
+
 def _admonition(kind: str, title: str, body: str) -> str:
     indented = "\n".join(f"    {line}" if line else "" for line in body.splitlines())
     return f'!!! {kind} "{title}"\n\n{indented}\n'
@@ -301,6 +381,7 @@ class Renderer:
             "settings": self.settings,
             "durations": self.durations,
             "verdicts": self.verdicts,
+            "consistency": self.consistency,
         }
         self.charts = 0
         self.used: set[str] = set()  # experiments a page shows: offered for download
@@ -385,6 +466,9 @@ class Renderer:
         if result is None:
             return notice
         rows = []
+        speed_col = _speedup_header(
+            lang, (e.get("speedup") for p in result.points for e in p["variants"].values())
+        )
         for point in result.points:
             for name, entry in point["variants"].items():
                 lat = entry["latency"]
@@ -394,14 +478,11 @@ class Renderer:
                         _t(lang, "point"): _point_label(point["params"], lang),
                         _t(lang, "variant"): f"`{name}`",
                         _t(lang, "p50"): fmt(lat["p50"]),
-                        _t(lang, "p90"): fmt(lat["p90"]),
+                        _t(lang, "p90"): _tail_cell(lat, "p90", lang),
+                        _t(lang, "calls"): str(lat.get("count", "?")),
                         _t(lang, "cv"): f"{lat['cv']:.1%}" + (" ⚠" if name in point.get("noisy", []) else ""),
                         _t(lang, "throughput"): fmt(entry["throughput_per_s"]),
-                        _t(lang, "speedup"): (
-                            f"{speed['median']:.2f}× [{speed['ci_low']:.2f}, {speed['ci_high']:.2f}]"
-                            if speed
-                            else _t(lang, "baseline")
-                        ),
+                        speed_col: _speedup_cell(speed) if speed else _t(lang, "baseline"),
                         **{
                             _t(lang, key): _metric(key, value)
                             for key, value in result.variants[name].get("quality", {}).items()
@@ -411,7 +492,7 @@ class Renderer:
                 )
         caption = (
             f"{_t(lang, 'threads')}: {result.config['threads']} · {_t(lang, 'profile')}: {result.profile} · "
-            f"{_t(lang, 'date')}: {result.started} · `{result.experiment}`"
+            f"{_t(lang, 'date')}: {result.started} · `{result.experiment}` · {_t(lang, 'interval_note')}"
         )
         table = markdown_table(pd.DataFrame(rows))
         if any(point.get("noisy") for point in result.points):
@@ -510,13 +591,17 @@ class Renderer:
         return result, fig, notice
 
     def latency_chart(self, exp: str | None, lang: str) -> str:
+        from benchmarks.harness import MIN_CALLS, percentile_supported
+
         def p50_to_p90(entry: dict[str, Any]) -> tuple[float, float, float]:
             lat = entry["latency"]
-            return lat["p50"], 0.0, lat["p90"] - lat["p50"]
+            tail = lat["p90"] - lat["p50"] if percentile_supported(lat, "p90") else 0.0
+            return lat["p50"], 0.0, tail
 
         result, fig, notice = self._grouped_bars(exp, lang, "latency", p50_to_p90, with_baseline=True)
         if result is None or fig is None:
             return notice
+        fig.update_layout(yaxis_title=_t(lang, "latency_axis").format(need=MIN_CALLS["p90"]))
         return notice + self._chart_html(fig, f"chart-latency-{result.experiment.replace('/', '-')}-{lang}")
 
     def speedup_chart(self, exp: str | None, lang: str) -> str:
@@ -528,6 +613,8 @@ class Renderer:
         if result is None or fig is None:
             return notice
         fig.add_hline(y=1.0, line_dash="dot")
+        level = _interval_level(e.get("speedup") for p in result.points for e in p["variants"].values())
+        fig.update_layout(yaxis_title=_t(lang, "speedup_axis_level").format(level=level))
         return notice + self._chart_html(fig, f"chart-speedup-{result.experiment.replace('/', '-')}-{lang}")
 
     def machine(self, arg: str | None, lang: str) -> str:
@@ -596,7 +683,9 @@ class Renderer:
                             _t(lang, "point"): _point_label(point["params"], lang),
                             _t(lang, "variant"): f"`{name}`",
                             _t(lang, "p50"): fmt(entry["latency"]["p50"]),
-                            _t(lang, "speedup"): f"{speed['median']:.2f}×" if speed else _t(lang, "baseline"),
+                            _t(lang, "speedup_plain"): (
+                                f"{speed['median']:.2f}×" if speed else _t(lang, "baseline")
+                            ),
                             **{
                                 _t(lang, key): _metric(key, value)
                                 for key, value in result.variants[name].get("quality", {}).items()
@@ -623,21 +712,26 @@ class Renderer:
         return _quality_text({k: v for k, v in c.quality.items() if k in HEADLINE_METRICS}, lang)
 
     def headline(self, arg: str | None, lang: str) -> str:
-        """Per workload: the fastest variant that meets the quality bar, at the reference point."""
+        """Per workload: the fastest variant that meets the quality bar, at the reference point,
+        with how many candidates it was chosen from and how far the runner-up is."""
         from benchmarks import summary, workloads
 
         if arg is not None:
             raise MarkerError("bench:headline takes no argument")
         results = self._all_ok()
         self.used.update(results)
-        rows = []
+        spread = summary.build_spread(results)
+        rows, speeds = [], []
         for name in workloads.WORKLOADS:
             module = workloads.get(name)
             found = summary.candidates(results, name)
             if not found:
                 continue
-            top = summary.best(found)
+            ranking = summary.ranked(found)
+            top = ranking[0] if ranking else None
+            second = ranking[1] if len(ranking) > 1 else None
             bar = module.QUALITY_BAR_ZH if lang == "zh" else module.QUALITY_BAR
+            speeds += [self._speed_of(c) for c in ranking[:2]]
             rows.append(
                 {
                     _t(lang, "workload"): name,
@@ -645,11 +739,13 @@ class Renderer:
                     _t(lang, "best_variant"): (
                         f"{top.label_in(lang)} (`{top.experiment}`)" if top else _t(lang, "none_within_bar")
                     ),
-                    _t(lang, "speedup"): (
-                        f"**{top.speedup:.2f}×** [{top.ci_low:.2f}, {top.ci_high:.2f}]" if top else "-"
-                    ),
+                    "speedup": _speedup_cell(self._speed_of(top), bold=True) if top else "-",
                     _t(lang, "eager_p50"): fmt(top.baseline_p50_ms) if top else "-",
                     _t(lang, "variant_p50"): fmt(top.p50_ms) if top else "-",
+                    _t(lang, "candidates"): _t(lang, "candidates_n").format(
+                        within=len(ranking), total=len(found)
+                    ),
+                    _t(lang, "runner_up"): self._runner_up(top, second, spread, results, lang),
                     _t(lang, "quality"): self._candidate_quality(top, lang) if top else "-",
                     _t(lang, "quality_bar"): bar,
                 }
@@ -658,7 +754,35 @@ class Renderer:
             return _admonition(
                 "warning", _t(lang, "not_measured"), _t(lang, "not_measured_body").format(exp="all")
             )
-        return f'<div class="bench-table" markdown>\n\n{markdown_table(pd.DataFrame(rows))}\n\n</div>\n'
+        frame = pd.DataFrame(rows).rename(columns={"speedup": _speedup_header(lang, speeds)})
+        note = _t(lang, "headline_note")
+        return (
+            f'<div class="bench-table" markdown>\n\n{markdown_table(frame)}\n\n</div>\n\n'
+            f"<small>{note} {_t(lang, 'interval_note')}</small>\n"
+        )
+
+    @staticmethod
+    def _speed_of(c: Any) -> dict[str, Any]:
+        return {"median": c.speedup, "ci_low": c.ci_low, "ci_high": c.ci_high, "confidence": c.confidence}
+
+    def _runner_up(self, top: Any, second: Any, spread: float | None, results: Any, lang: str) -> str:
+        """The second-fastest candidate within the bar, and how far behind the winner it is."""
+        from benchmarks import summary
+
+        if top is None or second is None:
+            return "-"
+        gap = top.speedup / second.speedup - 1.0
+        text = _t(lang, "runner_up_text").format(
+            label=second.label_in(lang),
+            exp=second.experiment,
+            speed=_speedup_cell(self._speed_of(second)),
+            gap=gap,
+        )
+        if second.ci_high >= top.ci_low:
+            text += _t(lang, "intervals_overlap")
+        if summary.within_build_spread(top.speedup, second.speedup, results):
+            text += _t(lang, "within_spread").format(spread=spread)
+        return text
 
     def _finding(self, claim: str) -> tuple[Any, list[str], list[ExperimentResult]]:
         """The verdict's finding (None when results are missing), missing experiments, skipped results."""
@@ -684,19 +808,18 @@ class Renderer:
         return (None if missing else check.judge(results)), missing, skipped
 
     def comparison(self, arg: str | None, lang: str) -> str:
-        """The article's table, measured: one row per technique, across workloads."""
+        """The article's table, measured: one row per technique and workload, each row's best
+        chosen among that technique's own variants (never a comparator it is timed beside)."""
         from benchmarks import summary, workloads
 
         if arg is not None:
             raise MarkerError("bench:comparison takes no argument")
         results = self._all_ok()
-        rows = []
+        by_workload = {w: summary.candidates(results, w) for w in workloads.WORKLOADS}
+        rows, speeds = [], []
         for technique, claim, page, title, title_zh in COMPARISON_ROWS:
-            exps = [n for n, e in self.experiments.items() if e.technique == technique]
+            exps = {n: e for n, e in self.experiments.items() if e.technique == technique}
             self.used.update(exps)
-            found = [c for w in workloads.WORKLOADS for c in summary.candidates(results, w)]
-            found = [c for c in found if c.technique == technique]
-            top = summary.best(found)
             finding, missing, skipped = self._finding(claim)
             if finding is not None:
                 verdict = f"[{_t(lang, finding.outcome)}]({page}#claim-{claim.lower()})"
@@ -704,23 +827,84 @@ class Renderer:
                 verdict = _t(lang, "not-measurable") + ": " + html.escape(skipped[0].reason or "")
             else:
                 verdict = _t(lang, "figure_missing")
-            sizes = [c.size_ratio for c in found if c.meets_bar and c.size_ratio is not None]
-            rows.append(
-                {
-                    _t(lang, "technique"): f"[{title_zh if lang == 'zh' else title}]({page})",
-                    _t(lang, "best_speedup"): (
-                        f"**{top.speedup:.2f}×** [{top.ci_low:.2f}, {top.ci_high:.2f}] · {top.workload}, "
-                        f"{_point_label(top.params, lang)} · {top.label_in(lang)}"
-                        if top
-                        else (_t(lang, "none_within_bar") if found else _t(lang, "figure_missing"))
-                    ),
-                    _t(lang, "quality"): self._candidate_quality(top, lang) if top else "-",
-                    _t(lang, "size_change"): (f"{min(sizes):.2f}× … {max(sizes):.2f}×" if sizes else "-"),
-                    _t(lang, "one_time"): f"{top.one_time_s:.1f} s" if top else "-",
-                    _t(lang, "verdict_col"): verdict,
-                }
-            )
-        return f'<div class="bench-table" markdown>\n\n{markdown_table(pd.DataFrame(rows))}\n\n</div>\n'
+            first = True
+            for workload in workloads.WORKLOADS:
+                if not any(e.workload == workload for e in exps.values()):
+                    continue
+                found = [c for c in by_workload[workload] if c.technique == technique and c.own]
+                ranking = summary.ranked(found)
+                top = ranking[0] if ranking else None
+                if top is not None:
+                    speeds.append(self._speed_of(top))
+                sizes = [c.size_ratio for c in ranking if c.size_ratio is not None]
+                rows.append(
+                    {
+                        _t(lang, "technique"): (
+                            f"[{title_zh if lang == 'zh' else title}]({page})" if first else ""
+                        ),
+                        _t(lang, "workload"): workload,
+                        _t(lang, "best_variant"): (
+                            top.label_in(lang)
+                            if top
+                            else (_t(lang, "none_within_bar") if found else _t(lang, "figure_missing"))
+                        ),
+                        "speedup": _speedup_cell(self._speed_of(top), bold=True) if top else "-",
+                        _t(lang, "variant_p50"): fmt(top.p50_ms) if top else "-",
+                        _t(lang, "quality"): self._candidate_quality(top, lang) if top else "-",
+                        _t(lang, "size_change"): (f"{min(sizes):.2f}× … {max(sizes):.2f}×" if sizes else "-"),
+                        _t(lang, "one_time"): f"{top.one_time_s:.1f} s" if top else "-",
+                        _t(lang, "verdict_col"): verdict if first else "",
+                    }
+                )
+                first = False
+        frame = pd.DataFrame(rows).rename(columns={"speedup": _speedup_header(lang, speeds)})
+        bars = " · ".join(
+            f"{w}: {workloads.get(w).QUALITY_BAR_ZH if lang == 'zh' else workloads.get(w).QUALITY_BAR} "
+            f"({_t(lang, 'at_point')} {_point_label(workloads.get(w).REFERENCE_POINT, lang)})"
+            for w in workloads.WORKLOADS
+        )
+        return (
+            f'<div class="bench-table" markdown>\n\n{markdown_table(frame)}\n\n</div>\n\n'
+            f"<small>{_t(lang, 'quality_bar')}: {bars}. {_t(lang, 'interval_note')}</small>\n"
+        )
+
+    def consistency(self, arg: str | None, lang: str) -> str:
+        """Every configuration this build timed in more than one experiment, with each
+        experiment's p50 and their spread: how far the build agrees with itself."""
+        from benchmarks import summary
+
+        if arg is not None:
+            raise MarkerError(f"bench:consistency takes no argument, got {arg!r}")
+        results = self._all_ok()
+        repeats = summary.consistency(results)
+        self.used.update(exp for r in repeats for exp in r.p50_ms)
+        if not repeats:
+            return _admonition("info", _t(lang, "no_repeats"), _t(lang, "no_repeats_body"))
+        spread = summary.build_spread(results)
+        worst = repeats[0]
+        lead = _t(lang, "consistency_lead").format(
+            n=len(repeats),
+            median=spread,
+            worst=worst.spread,
+            label=worst.label_in(lang),
+            workload=worst.workload,
+            point=_point_label(worst.params, lang),
+        )
+        rows = [
+            {
+                _t(lang, "variant"): f"{r.label_in(lang)} (`{r.variant}`)",
+                _t(lang, "workload"): r.workload,
+                _t(lang, "point"): _point_label(r.params, lang),
+                _t(lang, "threads"): r.threads if r.threads is not None else "-",
+                _t(lang, "p50_by_experiment"): "; ".join(
+                    f"`{exp}` {fmt(ms)}" for exp, ms in sorted(r.p50_ms.items(), key=lambda kv: kv[1])
+                ),
+                _t(lang, "spread"): f"{r.spread:.1%}",
+            }
+            for r in repeats
+        ]
+        table = markdown_table(pd.DataFrame(rows))
+        return f'{lead}\n\n<div class="bench-table" markdown>\n\n{table}\n\n</div>\n'
 
     def tradeoff(self, workload: str | None, lang: str) -> str:
         """Speed against quality for every variant of every technique on one workload."""
@@ -854,9 +1038,17 @@ class Renderer:
         if metric == "speedup":
             speed = entry["speedup"]
             # Escaped brackets: text right after the figure must not turn it into a link.
-            return f"{speed['median']:.2f}× \\[{speed['ci_low']:.2f}, {speed['ci_high']:.2f}\\]"
+            level = f" ({_interval_level([speed])} {_t(lang, 'ci')})" if "confidence" in speed else ""
+            return f"{speed['median']:.2f}× \\[{speed['ci_low']:.2f}, {speed['ci_high']:.2f}\\]{level}"
         if metric in ("p50", "p90", "p99"):
-            return f"{fmt(entry['latency'][metric])} ms"
+            from benchmarks.harness import MIN_CALLS, percentile_supported
+
+            if not percentile_supported(entry["latency"], metric):
+                return _t(lang, "figure_too_few_calls").format(
+                    metric=metric, n=entry["latency"].get("count", "?"), need=MIN_CALLS[metric]
+                )
+            n = f" (n={entry['latency']['count']})" if metric != "p50" else ""
+            return f"{fmt(entry['latency'][metric])} ms{n}"
         if metric == "throughput":
             return f"{fmt(entry['throughput_per_s'])}/s"
         raise MarkerError(f"bench:figure {spec}: unknown metric {metric!r}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from benchmarks import summary, workloads
 from benchmarks.experiments import Experiment
+from benchmarks.harness import MIN_CALLS, supported_tail
 from benchmarks.results import ExperimentResult
 from benchmarks.verdicts import Finding, Verdict
 
@@ -25,7 +26,7 @@ ACROSS = (
     "engines/resnet50",
 )
 C1_SPEEDUP = 1.5
-C3_BUDGET_MS = 100.0  # p99 of one interactive request
+C3_BUDGET_MS = 100.0  # tail latency of one interactive request
 
 
 def _best_per_workload(results: dict[str, ExperimentResult]) -> dict[str, summary.Candidate | None]:
@@ -47,6 +48,16 @@ def _judge_c1(results: dict[str, ExperimentResult]) -> Finding:
     return Finding(outcome, "; ".join(parts_en) + ".", ";".join(parts_zh) + "。")
 
 
+def _tail_figure(latency: dict) -> tuple[str, float, int]:
+    """The figure C3 is judged on: p99 when the sample holds enough calls for it, else p90,
+    else the slowest call measured (every call of the sample within the budget)."""
+    tail = supported_tail(latency)
+    count = int(latency.get("count", 0))
+    if tail == "p50":  # too few calls for any tail percentile: the slowest one measured
+        return "max", float(latency.get("max", latency["p50"])), count
+    return tail, float(latency[tail]), count
+
+
 def _judge_c3(results: dict[str, ExperimentResult]) -> Finding:
     best = _best_per_workload(results)
     parts_en, parts_zh, within = [], [], 0
@@ -55,14 +66,23 @@ def _judge_c3(results: dict[str, ExperimentResult]) -> Finding:
             continue
         result = results[c.experiment]
         entry = next(p for p in result.points if p["params"] == c.params)["variants"][c.variant]
-        p99 = entry["latency"]["p99"]
-        within += p99 <= C3_BUDGET_MS
-        parts_en.append(f"{w}: p99 {p99:.3g} ms ({c.label})")
-        parts_zh.append(f"{w}:p99 {p99:.3g} 毫秒({c.label_zh})")
+        kind, value, n = _tail_figure(entry["latency"])
+        within += value <= C3_BUDGET_MS
+        margin = C3_BUDGET_MS - value
+        name_en = {"max": "slowest call"}.get(kind, kind)
+        name_zh = {"max": "最慢一次调用"}.get(kind, kind)
+        parts_en.append(
+            f"{w}: {name_en} {value:.3g} ms (n={n} calls), {abs(margin):.3g} ms "
+            f"{'under' if margin >= 0 else 'over'} the budget ({c.label})"
+        )
+        parts_zh.append(
+            f"{w}:{name_zh} {value:.3g} 毫秒(n={n} 次调用),{'低于' if margin >= 0 else '超出'}预算 "
+            f"{abs(margin):.3g} 毫秒({c.label_zh})"
+        )
     measured = len(parts_en)
     outcome = "holds" if measured and within == measured else "partly" if within else "does-not-hold"
-    note_en = " No GPU was measured here, so the comparison with GPUs is not made on this page."
-    note_zh = "本机没有 GPU,因此这里不与 GPU 比较。"
+    note_en = " This verdict compares with the latency budget only, not with a GPU."
+    note_zh = "本结论只与延迟预算比较,不与 GPU 比较。"
     return Finding(outcome, "; ".join(parts_en) + "." + note_en, ";".join(parts_zh) + "。" + note_zh)
 
 
@@ -86,12 +106,16 @@ VERDICTS = [
         experiments=ACROSS,
         rule=(
             f"Holds if, on every workload, the fastest variant within the quality bar answers one request "
-            f"(batch 1) with a p99 latency of at most {C3_BUDGET_MS:.0f} ms on this CPU; partly if on some "
-            "workloads."
+            f"(batch 1) within {C3_BUDGET_MS:.0f} ms at its tail on this CPU; partly if on some workloads. "
+            f"The tail is the p99 when the sample holds at least {MIN_CALLS['p99']} calls, else the p90 when "
+            f"it holds at least {MIN_CALLS['p90']}, else the slowest call measured; the evidence names which "
+            "and the number of calls n."
         ),
         rule_zh=(
-            f"若每个工作负载上满足质量门槛的最快变体处理单个请求(批大小 1)的 p99 延迟在本 CPU 上不超过 "
-            f"{C3_BUDGET_MS:.0f} 毫秒,则成立;只在部分工作负载上做到则部分成立。"
+            f"若每个工作负载上满足质量门槛的最快变体处理单个请求(批大小 1)的尾部延迟在本 CPU 上不超过 "
+            f"{C3_BUDGET_MS:.0f} 毫秒,则成立;只在部分工作负载上做到则部分成立。调用数至少 "
+            f"{MIN_CALLS['p99']} 次时尾部取 p99,至少 {MIN_CALLS['p90']} 次时取 p90,否则取所测最慢的一次;"
+            "依据中写明取的是哪一个以及调用次数 n。"
         ),
         judge=_judge_c3,
     ),

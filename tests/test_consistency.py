@@ -1,0 +1,127 @@
+"""The build against itself (bench:consistency), the per-workload comparison table, the
+headline's runner-up, and tail percentiles shown only where the sample supports them."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks import results, summary
+from benchmarks.report import MarkerError, Renderer
+from benchmarks.techniques import overview
+from tests.test_summary import COSINE_OK, synthetic
+
+REF = {"batch": 1, "seq_len": 128}
+
+
+def _with_p50(result, variant: str, p50: float, count: int | None = None):
+    latency = result.points[0]["variants"][variant]["latency"]
+    latency["p50"] = p50
+    if count is not None:
+        latency |= {"count": count, "max": p50 * 1.5}
+    return result
+
+
+def _eager_three_times(tmp_path):
+    """PyTorch eager MiniLM at the reference point in three experiments: 24, 26, 30 ms."""
+    stored = {
+        "onnxruntime/minilm": synthetic(
+            "onnxruntime/minilm", "minilm", REF, {"onnxruntime": (1.4, COSINE_OK)}
+        ),
+        "quantization/minilm": synthetic(
+            "quantization/minilm",
+            "minilm",
+            REF,
+            {"onnxruntime": (6.0, COSINE_OK), "ort-int8-dynamic": (2.0, COSINE_OK)},
+        ),
+        "engines/minilm": synthetic("engines/minilm", "minilm", REF, {"openvino-f32": (1.9, COSINE_OK)}),
+    }
+    for name, p50 in zip(stored, (24.0, 26.0, 30.0), strict=True):
+        _with_p50(stored[name], "pytorch-eager", p50)
+        results.save(stored[name], tmp_path)
+    return stored
+
+
+def test_consistency_groups_one_configuration_across_experiments(tmp_path):
+    stored = _eager_three_times(tmp_path)
+    repeats = summary.consistency(stored)
+    eager = next(r for r in repeats if r.variant == "pytorch-eager")
+    assert eager.p50_ms == {"onnxruntime/minilm": 24.0, "quantization/minilm": 26.0, "engines/minilm": 30.0}
+    assert eager.spread == pytest.approx(0.25)
+    # ONNX Runtime FP32 in two experiments (same builder and options) is a second group
+    ort = next(r for r in repeats if r.variant == "onnxruntime")
+    assert set(ort.p50_ms) == {"onnxruntime/minilm", "quantization/minilm"}
+    assert repeats[0].spread >= repeats[-1].spread
+    assert summary.build_spread(stored) == pytest.approx(statistics_median([r.spread for r in repeats]))
+    # a 5% difference hinges on noise when the build disagrees with itself by more
+    assert summary.within_build_spread(1.05, 1.0, stored)
+    assert not summary.within_build_spread(100.0, 1.0, stored)
+    with pytest.raises(ValueError):
+        summary.within_build_spread(0.0, 1.0, stored)
+
+
+def statistics_median(values):
+    import statistics
+
+    return statistics.median(values)
+
+
+def test_consistency_marker_renders_in_both_languages_and_rejects_arguments(tmp_path):
+    _eager_three_times(tmp_path)
+    renderer = Renderer(tmp_path, tmp_path / "archive")
+    en, _ = renderer.render("<!-- bench:consistency -->", "en")
+    assert "25.0%" in en and "`onnxruntime/minilm` 24" in en and "configurations" in en
+    zh, _ = renderer.render("<!-- bench:consistency -->", "zh")
+    assert "25.0%" in zh and "差异" in zh
+    with pytest.raises(MarkerError, match="takes no argument"):
+        renderer.render("<!-- bench:consistency minilm -->", "en")
+    empty, _ = Renderer(tmp_path / "none", tmp_path / "archive").render("<!-- bench:consistency -->", "en")
+    assert "No configuration was timed twice" in empty
+
+
+def test_comparison_shows_each_workload_and_only_the_techniques_own_variants(tmp_path, monkeypatch):
+    _eager_three_times(tmp_path)
+    results.save(
+        synthetic(
+            "onnxruntime/digits-cnn", "digits-cnn", {"batch": 1}, {"onnxruntime": (8.66, {"accuracy": 0.98})}
+        ),
+        tmp_path,
+    )
+    monkeypatch.setattr(Renderer, "_finding", lambda self, claim: (None, ["x"], []))
+    text, _ = Renderer(tmp_path, tmp_path / "archive").render("<!-- bench:comparison -->", "en")
+    rows = [line for line in text.splitlines() if line.startswith("|")]
+    assert any("1.40×" in r and "minilm" in r for r in rows) and any("8.66×" in r for r in rows)
+    quant = next(r for r in rows if "Quantization" in r)
+    # the FP32 ONNX Runtime comparator (6.00×) is no quantization variant
+    assert "2.00×" in quant and "6.00×" not in quant and "minilm" in quant
+    assert "6.00×" not in text
+
+
+def test_headline_counts_candidates_and_shows_the_runner_up(tmp_path):
+    _eager_three_times(tmp_path)
+    text, _ = Renderer(tmp_path, tmp_path / "archive").render("<!-- bench:headline -->", "en")
+    minilm = next(line for line in text.splitlines() if line.startswith("| minilm"))
+    assert "**6.00×**" in minilm and "4 within the bar, of 4" in minilm
+    assert "ort-int8-dynamic (`quantization/minilm`) 2.00×" in minilm and "200.0% behind" in minilm
+    assert "runner-up" in text and "fastest of the candidates" in text
+
+
+def test_tail_percentiles_need_their_calls_on_pages(tmp_path):
+    stored = synthetic(
+        "onnxruntime/digits-cnn", "digits-cnn", {"batch": 1}, {"onnxruntime": (2.0, COSINE_OK)}
+    )
+    _with_p50(stored, "onnxruntime", 5.0, count=12)
+    results.save(stored, tmp_path)
+    renderer = Renderer(tmp_path, tmp_path / "archive")
+    p99, _ = renderer.render("<!-- bench:figure onnxruntime/digits-cnn:onnxruntime:p99@batch=1 -->", "en")
+    assert "no p99: 12 calls measured, 100 needed" in p99
+    table, _ = renderer.render("<!-- bench:table onnxruntime/digits-cnn -->", "en")
+    assert "– (n=12 < 20)" in table and "calls (n)" in table
+
+
+def test_c3_is_judged_on_the_tail_the_sample_supports():
+    def latency(count: int) -> dict:
+        return {"count": count, "p50": 10.0, "p90": 50.0, "p99": 150.0, "max": 80.0}
+
+    assert overview._tail_figure(latency(12)) == ("max", 80.0, 12)
+    assert overview._tail_figure(latency(40)) == ("p90", 50.0, 40)
+    assert overview._tail_figure(latency(200)) == ("p99", 150.0, 200)
