@@ -125,3 +125,19 @@ def test_c3_is_judged_on_the_tail_the_sample_supports():
     assert overview._tail_figure(latency(12)) == ("max", 80.0, 12)
     assert overview._tail_figure(latency(40)) == ("p90", 50.0, 40)
     assert overview._tail_figure(latency(200)) == ("p99", 150.0, 200)
+
+
+def test_c1_says_when_its_deciding_gap_is_within_the_builds_spread():
+    stored = {
+        "onnxruntime/minilm": synthetic(
+            "onnxruntime/minilm", "minilm", REF, {"onnxruntime": (1.55, COSINE_OK)}
+        ),
+        "quantization/minilm": synthetic(
+            "quantization/minilm", "minilm", REF, {"onnxruntime": (1.2, COSINE_OK)}
+        ),
+    }
+    _with_p50(stored["onnxruntime/minilm"], "pytorch-eager", 24.0)
+    _with_p50(stored["quantization/minilm"], "pytorch-eager", 30.0)  # the build disagrees by 25%
+    finding = overview._judge_c1(stored)
+    assert "1.55×" in finding.evidence and "within this build's own spread" in finding.evidence
+    assert "离散程度" in finding.evidence_zh

@@ -42,8 +42,13 @@ def _judge_c1(results: dict[str, ExperimentResult]) -> Finding:
             parts_en.append(f"{w}: no variant meets the quality bar")
             parts_zh.append(f"{w}:没有变体满足质量门槛")
         else:
-            parts_en.append(f"{w}: {c.speedup:.2f}× with {c.label} ({c.experiment})")
-            parts_zh.append(f"{w}:{c.speedup:.2f}×,{c.label_zh}({c.experiment})")
+            close_en, close_zh = "", ""
+            if summary.within_build_spread(c.speedup, C1_SPEEDUP, results):
+                spread = summary.build_spread(results)
+                close_en = f", within this build's own spread ({spread:.1%}) of the {C1_SPEEDUP}× threshold"
+                close_zh = f",与 {C1_SPEEDUP}× 门槛的差距小于本次构建自身的离散程度({spread:.1%})"
+            parts_en.append(f"{w}: {c.speedup:.2f}× with {c.label} ({c.experiment}){close_en}")
+            parts_zh.append(f"{w}:{c.speedup:.2f}×,{c.label_zh}({c.experiment}){close_zh}")
     outcome = "holds" if len(fast) == len(best) else "partly" if fast else "does-not-hold"
     return Finding(outcome, "; ".join(parts_en) + ".", ";".join(parts_zh) + "。")
 
