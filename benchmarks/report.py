@@ -146,6 +146,9 @@ TEXT: dict[str, dict[str, str]] = {
         "total": "total",
         "claim_col": "claim",
         "page": "checked on",
+        "faster": "faster",
+        "slower": "slower",
+        "no_direction": "neither clearly faster nor slower",
     },
     "zh": {
         "noisy": "⚠ 噪声大:{repeats}各轮中位数的变异系数仍高于 {threshold}",
@@ -269,8 +272,17 @@ TEXT: dict[str, dict[str, str]] = {
         "total": "合计",
         "claim_col": "论断",
         "page": "检验页面",
+        "faster": "更快",
+        "slower": "更慢",
+        "no_direction": "快慢没有可分辨的差别",
     },
 }
+
+
+# Markers that render a word or a figure inside a sentence (or a table cell), not a block.
+INLINE_KINDS = ("figure", "direction", "card")
+# Machine-card fields a page may name inline (``bench:card FIELD``, or ``bench:card package:NAME``).
+CARD_FIELDS = ("cpu", "arch", "isa", "logical_cores", "usable_cores", "memory_gib", "os", "python")
 
 
 class MarkerError(ValueError):
@@ -378,6 +390,8 @@ class Renderer:
             "roofline": self.roofline,
             "recipes": self.recipes,
             "figure": self.figure,
+            "direction": self.direction,
+            "card": self.card,
             "settings": self.settings,
             "durations": self.durations,
             "verdicts": self.verdicts,
@@ -428,7 +442,7 @@ class Renderer:
                 raise MarkerError(f"unknown marker kind bench:{kind}; known: {', '.join(self.kinds)}")
             rendered = self.kinds[kind](arg, lang)
             # An inline figure stays in its sentence (and table cell); blocks get lines of their own.
-            return rendered if kind == "figure" else "\n" + rendered + "\n"
+            return rendered if kind in INLINE_KINDS else "\n" + rendered + "\n"
 
         return MARKER.sub(replace, markdown), self.charts
 
@@ -1052,6 +1066,68 @@ class Renderer:
         if metric == "throughput":
             return f"{fmt(entry['throughput_per_s'])}/s"
         raise MarkerError(f"bench:figure {spec}: unknown metric {metric!r}")
+
+    def direction(self, spec: str | None, lang: str) -> str:
+        """A direction word from a measured speedup: ``EXP:VARIANT@key=value,...``.
+
+        "faster" when the whole interval lies above 1×, "slower" when it lies below, and a
+        phrase that says neither otherwise, so a sentence never types the outcome by hand.
+        """
+        try:
+            target, _, where = (spec or "").partition("@")
+            exp, variant = target.split(":")
+            params = {k: int(v) for k, v in (kv.split("=") for kv in where.split(",") if kv)}
+        except ValueError:
+            raise MarkerError(f"bench:direction {spec!r}: expected EXP:VARIANT[@key=value,...]") from None
+        result, _ = self._load(exp, lang)
+        if result is None:
+            return _t(lang, "figure_missing")
+        if variant not in result.variants:
+            raise MarkerError(f"bench:direction {spec}: no variant {variant!r} in {exp}")
+        if variant == result.config.get("baseline"):
+            raise MarkerError(f"bench:direction {spec}: {variant!r} is the baseline of {exp}")
+        keys = {frozenset(p["params"]) for p in result.points}
+        if params and frozenset(params) not in keys:
+            raise MarkerError(f"bench:direction {spec}: {exp} is not measured over {sorted(params)}")
+        point = next((p for p in result.points if p["params"] == params), None)
+        if not params and len(result.points) == 1:
+            point = result.points[0]
+        if point is None:
+            return _t(lang, "figure_missing_point").format(
+                point=_point_label(params, lang), profile=result.profile
+            )
+        speed = point["variants"][variant]["speedup"]
+        if speed["ci_low"] > 1.0:
+            return _t(lang, "faster")
+        if speed["ci_high"] < 1.0:
+            return _t(lang, "slower")
+        return _t(lang, "no_direction")
+
+    def card(self, spec: str | None, lang: str) -> str:
+        """One field of the machine card(s) behind this build's results: ``FIELD`` or ``package:NAME``."""
+        field, _, package = (spec or "").partition(":")
+        if field not in CARD_FIELDS and not (field == "package" and package):
+            known = ", ".join(CARD_FIELDS)
+            raise MarkerError(f"bench:card {spec!r}: expected one of {known} or package:NAME")
+        values: list[str] = []
+        for name in sorted(self.experiments):
+            try:
+                stored, _ = results_mod.load_experiment(name, self.directory)
+            except results_mod.ResultsError as exc:
+                raise MarkerError(str(exc)) from exc
+            if stored is None:
+                continue
+            card = stored.machine
+            if field == "package":
+                if package not in card.get("packages", {}):
+                    raise MarkerError(f"bench:card {spec}: the machine card records no package {package!r}")
+                value: Any = card["packages"][package]
+            else:
+                value = card.get(field)
+            text = (", ".join(value) or "-") if isinstance(value, list) else str(value)
+            if text not in values:
+                values.append(text)
+        return " / ".join(values) if values else _t(lang, "figure_missing")
 
     def settings(self, arg: str | None, lang: str) -> str:
         """The measurement settings of each profile, read from the code that applies them."""

@@ -196,3 +196,38 @@ def test_every_comparison_row_names_a_declared_technique():
 
     declared = {exp.technique for exp in all_experiments().values()}
     assert {row[0] for row in COMPARISON_ROWS} <= declared
+
+
+def test_direction_and_card_markers_render_from_the_results(tmp_path):
+    card = {"isa": ["NEON"], "logical_cores": 6, "packages": {"torch": "9.1.0"}}
+    faster = synthetic("onnxruntime/digits-cnn", "digits-cnn", {"batch": 1}, {"onnxruntime": (1.5, {})})
+    slower = synthetic(
+        "onnxruntime/minilm", "minilm", {"batch": 1, "seq_len": 128}, {"onnxruntime": (0.7, {})}
+    )
+    for result in (faster, slower):
+        result.machine |= card
+        results.save(result, tmp_path)
+    renderer = Renderer(tmp_path, tmp_path / "archive")
+    page = (
+        "<!-- bench:direction onnxruntime/digits-cnn:onnxruntime@batch=1 --> / "
+        "<!-- bench:direction onnxruntime/minilm:onnxruntime@batch=1,seq_len=128 --> / "
+        "<!-- bench:card logical_cores --> / <!-- bench:card isa --> / <!-- bench:card package:torch -->"
+    )
+    assert renderer.render(page, "en")[0] == "faster / slower / 6 / NEON / 9.1.0"
+    assert renderer.render(page, "zh")[0] == "更快 / 更慢 / 6 / NEON / 9.1.0"
+    # An interval that spans 1× gives no direction.
+    results.save(
+        synthetic("onnxruntime/digits-cnn", "digits-cnn", {"batch": 1}, {"onnxruntime": (1.01, {})}), tmp_path
+    )
+    text, _ = renderer.render("<!-- bench:direction onnxruntime/digits-cnn:onnxruntime@batch=1 -->", "en")
+    assert text.startswith("neither clearly faster nor slower")
+    for bad in (
+        "bench:direction onnxruntime/digits-cnn:nope@batch=1",
+        "bench:direction onnxruntime/digits-cnn:pytorch-eager@batch=1",
+        "bench:direction onnxruntime/digits-cnn:onnxruntime@batchsize=1",
+        "bench:direction x",
+        "bench:card gpu",
+        "bench:card package:tensorrt",
+    ):
+        with pytest.raises(MarkerError):
+            renderer.render(f"<!-- {bad} -->", "en")
