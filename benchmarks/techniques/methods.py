@@ -420,14 +420,14 @@ def _judge_c11(results: dict[str, Any]) -> Finding:
     tput_zh = ",".join(f"批大小 {b}、序列 {s} 时每秒 {t:.0f} 句" for (b, s), t in throughput.items())
     max_len = info(result, "pad-longest")["share_max_length"]
     en = (
-        f"dynamic padding is at best {best[1]:.2f}× faster than padding to the fixed length "
+        f"dynamic padding runs at best at {best[1]:.2f}× the speed of padding to the fixed length "
         f"({_params(best[0])}), "
         f"mean cosine to it {fid:.6f}; padding to {max_len} tokens fills {pad_en} of the input with padding; "
         f"the tokenizer takes {share_en} of a request (dynamic padding, up to {max_len} tokens); "
         f"sentences per second with dynamic padding: {tput_en}"
     )
     zh = (
-        f"动态填充最多比填充到固定长度快 {best[1]:.2f}×({_params(best[0], 'zh')}),"
+        f"动态填充的速度最多是填充到固定长度的 {best[1]:.2f}×({_params(best[0], 'zh')}),"
         f"与其平均余弦相似度 {fid:.6f};"
         f"填充到 {max_len} 个词元时,填充占输入的比例为 {pad_zh};分词器占一次请求时间的比例为 {share_zh}"
         f"(动态填充,最长 {max_len} 个词元);动态填充的吞吐:{tput_zh}"
@@ -497,9 +497,10 @@ def _judge_c13(results: dict[str, Any]) -> Finding:
         zh.append(f"{name}:{v} 在{_params(ref, 'zh')} 时 p99 为 {p99:.3g} 毫秒,每秒 {tput:.0f} 条{role_zh}")
     outcome = "holds" if within == len(small) else "partly" if within else "does-not-hold"
     note_en = (
-        " GPU cost and energy were not measured here (no GPU, no power meter), so that half is not judged."
+        " Cost and energy are not measured (the pipelines read no prices and no power meter), "
+        "so that half is not judged."
     )
-    note_zh = "本机没有 GPU,也没有功率计,因此没有测量 GPU 的成本与能耗,这一半不作判定。"
+    note_zh = "流水线既不读取价格也不读取功率计,因此没有测量成本与能耗,这一半不作判定。"
     return Finding(outcome, "; ".join(en) + "." + note_en, ";".join(zh) + "。" + note_zh)
 
 

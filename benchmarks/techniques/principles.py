@@ -1203,9 +1203,9 @@ def _judge_c2(results: dict[str, Any]) -> Finding:
         f"{w}:{n} 个线程相对 1 个线程最好 {b:.2f}×({_params(bp, 'zh')}),最差 {lo:.2f}×({_params(lp, 'zh')})"
         for w, (n, b, bp, lo, lp) in gains.items()
     )
-    cores = max(g[0] for g in gains.values())
-    en += f". With {cores} usable cores on this machine, the ideal gain from cores alone is {cores}×."
-    zh += f"。本机有 {cores} 个可用核心,仅靠核心数的理想提升是 {cores}×。"
+    threads = max(g[0] for g in gains.values())
+    en += f". With at most {threads} threads, the ideal gain from cores alone is {threads}×."
+    zh += f"。最多用 {threads} 个线程时,仅靠核心数的理想提升是 {threads}×。"
     return Finding(outcome, en, zh)
 
 
@@ -1242,12 +1242,12 @@ def _judge_c4(results: dict[str, Any]) -> Finding:
         s, sp, wide, narrow = simd[w]
         n, c, cp = cores[w][0], cores[w][1], cores[w][2]
         en_parts.append(
-            f"{w}: {wide}-bit vectors instead of {narrow}-bit make it up to {s:.2f}× faster ({_params(sp)}); "
-            f"{n} cores instead of 1 up to {c:.2f}× ({_params(cp)})"
+            f"{w}: {wide}-bit vectors run it at up to {s:.2f}× the speed of {narrow}-bit ones "
+            f"({_params(sp)}); {n} threads instead of 1 at up to {c:.2f}× ({_params(cp)})"
         )
         zh_parts.append(
-            f"{w}:{wide} 位向量相对 {narrow} 位最多快 {s:.2f}×({_params(sp, 'zh')});"
-            f"{n} 个核心相对 1 个最多快 {c:.2f}×({_params(cp, 'zh')})"
+            f"{w}:{wide} 位向量的速度最多是 {narrow} 位的 {s:.2f}×({_params(sp, 'zh')});"
+            f"{n} 个线程的速度最多是 1 个线程的 {c:.2f}×({_params(cp, 'zh')})"
         )
     return Finding(outcome, "; ".join(en_parts) + ".", ";".join(zh_parts) + "。")
 
