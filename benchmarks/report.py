@@ -36,6 +36,7 @@ TEXT: dict[str, dict[str, str]] = {
         "failed": "This experiment failed",
         "failed_body": "The run of `{exp}` on {date} failed: {reason}",
         "latest_failed": "The latest run failed; the figures below come from the last good run",
+        "latest_skipped": "The latest run was skipped; the figures below come from the last good run",
         "skipped": "Skipped on this machine",
         "skipped_body": "`{exp}` was skipped: {reason}",
         "variant": "variant",
@@ -112,6 +113,7 @@ TEXT: dict[str, dict[str, str]] = {
         "partly": "partly holds",
         "does-not-hold": "does not hold",
         "not-measurable": "not measurable here",
+        "inconclusive": "inconclusive on this machine",
         "verdict_missing": "Verdict pending: {missing} not measured (or not ok) in this build.",
         "verdict_skipped": "{exp} was skipped on this machine: {reason}",
         "workload": "workload",
@@ -164,6 +166,7 @@ TEXT: dict[str, dict[str, str]] = {
         "failed": "该实验失败",
         "failed_body": "`{exp}` 于 {date} 的运行失败:{reason}",
         "latest_failed": "最近一次运行失败;下列数据来自上一次成功的运行",
+        "latest_skipped": "最近一次运行被跳过;下列数据来自上一次成功的运行",
         "skipped": "本机跳过",
         "skipped_body": "`{exp}` 已跳过:{reason}",
         "variant": "变体",
@@ -238,6 +241,7 @@ TEXT: dict[str, dict[str, str]] = {
         "partly": "部分成立",
         "does-not-hold": "不成立",
         "not-measurable": "本机无法测量",
+        "inconclusive": "在本机上无法判定",
         "verdict_missing": "结论待定:本次构建没有 {missing} 的有效结果。",
         "verdict_skipped": "{exp} 在本机跳过:{reason}",
         "workload": "工作负载",
@@ -425,10 +429,11 @@ class Renderer:
             return None, _admonition("failure", _t(lang, "failed"), body)
         notice = ""
         if failure is not None:
-            body = _t(lang, "failed_body").format(
+            skipped = failure.status == "skipped"
+            body = _t(lang, "skipped_body" if skipped else "failed_body").format(
                 exp=exp, date=failure.started, reason=html.escape(failure.reason or "")
             )
-            notice = _admonition("warning", _t(lang, "latest_failed"), body)
+            notice = _admonition("warning", _t(lang, "latest_skipped" if skipped else "latest_failed"), body)
         return stored, notice
 
     def render(self, markdown: str, lang: str) -> tuple[str, int]:
@@ -472,6 +477,7 @@ class Renderer:
         kind = {"holds": "success", "partly": "warning", "does-not-hold": "failure"}.get(
             finding.outcome, "info"
         )
+        body = self._latest_run_notices(check.experiments, lang) + body
         body += f"**{_t(lang, 'verdict')}: {_t(lang, finding.outcome)}.** {_t(lang, 'evidence')}: {evidence}"
         return _verdict_box(kind, title, claim or "", body)
 
@@ -797,6 +803,19 @@ class Renderer:
         if summary.within_build_spread(top.speedup, second.speedup, results):
             text += _t(lang, "within_spread").format(spread=spread)
         return text
+
+    def _latest_run_notices(self, experiments: tuple[str, ...], lang: str) -> str:
+        """For each result a verdict reads whose latest run failed or was skipped: say so, as tables do."""
+        notices = []
+        for exp in experiments:
+            _, latest = results_mod.load_experiment(exp, self.directory)
+            if latest is not None:
+                key = "latest_skipped" if latest.status == "skipped" else "latest_failed"
+                body = _t(lang, "failed_body" if latest.status == "failed" else "skipped_body").format(
+                    exp=exp, date=latest.started, reason=html.escape(latest.reason or "")
+                )
+                notices.append(f"**{_t(lang, key)}** ({body})\n\n")
+        return "".join(notices)
 
     def _finding(self, claim: str) -> tuple[Any, list[str], list[ExperimentResult]]:
         """The verdict's finding (None when results are missing), missing experiments, skipped results."""

@@ -108,17 +108,23 @@ def load(path: Path) -> ExperimentResult:
     return ExperimentResult.from_dict(data, source=str(path))
 
 
+# Beside an ok result: the latest run when it did not succeed (failed or skipped), so that
+# the page can show both. ``.failed`` is the name releases before 2026-12 wrote.
+LATEST_SUFFIX = ".latest"
+LEGACY_SUFFIXES = (".failed",)
+
+
 def save(result: ExperimentResult, directory: Path | None = None) -> Path:
     """Store a result without ever losing an earlier good one.
 
-    An ok or skipped result replaces the experiment's file. A failed result
-    replaces it only when it holds no ok result; otherwise the failure is kept
-    beside it (``*.failed.json``) so the page can show both.
+    An ok result replaces the experiment's file and clears what was kept beside it. A failed
+    or skipped result replaces it only when it holds no ok result; otherwise it is kept beside
+    it (``*.latest.json``), so the page shows the good figures with a notice of the latest run.
     """
     directory = directory or results_dir()
     main = directory / file_name(result.experiment)
-    side = directory / file_name(result.experiment, ".failed")
-    if result.status == "failed":
+    side = directory / file_name(result.experiment, LATEST_SUFFIX)
+    if result.status != "ok":
         previous = None
         try:
             previous = load(main)
@@ -130,17 +136,22 @@ def save(result: ExperimentResult, directory: Path | None = None) -> Path:
         write_atomic(main, result.to_dict())
         return main
     write_atomic(main, result.to_dict())
-    side.unlink(missing_ok=True)
+    for suffix in (LATEST_SUFFIX, *LEGACY_SUFFIXES):
+        (directory / file_name(result.experiment, suffix)).unlink(missing_ok=True)
     return main
 
 
 def load_experiment(
     experiment: str, directory: Path | None = None
 ) -> tuple[ExperimentResult | None, ExperimentResult | None]:
-    """The stored result of an experiment and its latest failure kept beside it, if any."""
+    """The stored result of an experiment and the latest unsuccessful run kept beside it, if any."""
     directory = directory or results_dir()
     main = directory / file_name(experiment)
-    side = directory / file_name(experiment, ".failed")
     result = load(main) if main.exists() else None
-    failure = load(side) if side.exists() else None
-    return result, failure
+    latest = None
+    for suffix in (LATEST_SUFFIX, *LEGACY_SUFFIXES):
+        side = directory / file_name(experiment, suffix)
+        if side.exists():
+            latest = load(side)
+            break
+    return result, latest

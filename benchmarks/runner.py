@@ -508,7 +508,8 @@ def state(exp: Experiment, profile: str, card: dict[str, Any], directory: Path) 
     if reasons:
         return "stale", reasons
     if failure is not None:
-        return "up-to-date", [f"a later run failed: {failure.reason}"]
+        verb = "was skipped" if failure.status == "skipped" else "failed"
+        return "up-to-date", [f"a later run {verb}: {failure.reason}"]
     return "up-to-date", []
 
 

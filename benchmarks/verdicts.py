@@ -15,7 +15,9 @@ from typing import Any
 
 from benchmarks.results import ExperimentResult
 
-OUTCOMES = ("holds", "partly", "does-not-hold", "not-measurable")
+# "inconclusive": the deciding figure's interval straddles the rule's threshold, so this
+# machine's measurement cannot tell which side the claim falls on.
+OUTCOMES = ("holds", "partly", "does-not-hold", "inconclusive", "not-measurable")
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,43 @@ def p50(result: ExperimentResult, variant: str, **params: int) -> float:
 def speedup(result: ExperimentResult, variant: str, **params: int) -> float:
     """Median paired speedup of ``variant`` over the experiment's baseline at one point."""
     return point(result, **params)["variants"][variant]["speedup"]["median"]
+
+
+def speedup_entry(result: ExperimentResult, variant: str, **params: int) -> dict[str, Any]:
+    """The stored paired speedup (median, ci_low, ci_high, confidence, rounds) at one point."""
+    return point(result, **params)["variants"][variant]["speedup"]
+
+
+def side_of(entry: dict[str, Any], threshold: float) -> str:
+    """Where a paired speedup lies against a rule's threshold: "above" when its whole interval is
+    at or above it, "below" when the whole interval is under it, "straddles" otherwise."""
+    low, high = entry.get("ci_low", entry["median"]), entry.get("ci_high", entry["median"])
+    if low >= threshold:
+        return "above"
+    if high < threshold:
+        return "below"
+    return "straddles"
+
+
+def margin_text(entry: dict[str, Any], threshold: float, lang: str = "en") -> str:
+    """The deciding figure, its interval, the threshold and the margin, for a verdict's evidence."""
+    from benchmarks.harness import interval_label
+
+    level = interval_label(entry.get("confidence"))
+    low, high, median = (
+        entry.get("ci_low", entry["median"]),
+        entry.get("ci_high", entry["median"]),
+        entry["median"],
+    )
+    if lang == "zh":
+        return (
+            f"{median:.2f}×({level} 区间 {low:.2f}–{high:.2f}),门槛 {threshold:g}×,"
+            f"差距 {median - threshold:+.2f}×"
+        )
+    return (
+        f"{median:.2f}× ({level} interval {low:.2f}–{high:.2f}), threshold {threshold:g}×, "
+        f"margin {median - threshold:+.2f}×"
+    )
 
 
 def speedups(result: ExperimentResult, variant: str) -> list[tuple[dict[str, int], float]]:

@@ -36,7 +36,13 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def toy_results(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Path:
-    """Every declared experiment, run end to end at toy size through the CLI."""
+    """Every declared experiment, run end to end at toy size through the CLI.
+
+    ``BENCH_TEST_TOY_RESULTS=DIR`` reuses an earlier toy run while working on one test (results
+    there must match the code: run ``python -m benchmarks run --profile toy`` into it first)."""
+    reuse = os.environ.get("BENCH_TEST_TOY_RESULTS")
+    if reuse:
+        return Path(reuse)
     directory = tmp_path_factory.mktemp("results")
     proc = run_cli("run", "--profile", "toy", env={"BENCH_RESULTS_DIR": str(directory)})
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -60,3 +60,28 @@ def build_hungry_evaluation(workload, options, threads, workdir):
 def missing_gpu():
     """A requirement check that always fails, as on a machine without the hardware."""
     return "no NVIDIA GPU on this machine (test)"
+
+
+def build_held(workload, options, threads, workdir):
+    """Answers like a tiny model, but each timed call waits while the test's hold file exists.
+
+    Its first call writes ``<hold file>.inside``: the test then knows the run is inside a
+    timed region, whatever the machine's speed, and interrupts it there.
+    """
+    from pathlib import Path
+
+    import numpy as np
+
+    from benchmarks.engines import Variant
+
+    hold = Path(os.environ["BENCH_TEST_HOLD_FILE"])
+
+    def call():
+        hold.with_suffix(".inside").touch()
+        while hold.exists():
+            time.sleep(0.02)
+
+    def predict(inputs):
+        return np.zeros((len(inputs["images"]), 10), dtype=np.float32)
+
+    return Variant(lambda inputs: call, predict, {"engine": "held"}, {})

@@ -114,20 +114,41 @@ def test_corrupt_cached_weights_are_rebuilt(cache_dir):
     assert sorted(p.name for p in path.parent.glob("digits_cnn-*.pt")) == [path.name]
 
 
+# The CLI with one experiment added whose candidate blocks inside its timed calls while a file
+# the test controls exists: Ctrl-C then lands mid-measurement on any machine, fast or slow.
+HELD_RUN = """
+import sys
+from benchmarks import __main__ as cli
+from benchmarks.experiments import PROFILES, Experiment, VariantSpec
+from benchmarks.techniques.onnxruntime import PYTORCH_EAGER
+
+held = Experiment(
+    name="test/held",
+    technique="test",
+    workload="digits-cnn",
+    variants=(PYTORCH_EAGER, VariantSpec("held", "held", "held", "tests.fake_variants:build_held")),
+    grids={name: ({"batch": 1},) for name in PROFILES},
+)
+real = cli.get_experiment
+cli.get_experiment = lambda name: held if name == held.name else real(name)
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
 def test_interrupted_run_keeps_finished_results_and_resumes(tmp_path, toy_results):
+    results_dir = tmp_path / "results"
+    results_dir.mkdir()
     finished = toy_results / "onnxruntime__digits-cnn.json"
-    (tmp_path / finished.name).write_bytes(finished.read_bytes())
-    env = {**os.environ, "BENCH_RESULTS_DIR": str(tmp_path), "PYTHONUNBUFFERED": "1"}
-    args = [
-        sys.executable,
-        "-m",
-        "benchmarks",
-        "run",
-        "--profile",
-        "toy",
-        "onnxruntime/digits-cnn",
-        "onnxruntime/minilm",
-    ]
+    (results_dir / finished.name).write_bytes(finished.read_bytes())
+    hold = tmp_path / "hold"
+    hold.touch()
+    env = {
+        **os.environ,
+        "BENCH_RESULTS_DIR": str(results_dir),
+        "BENCH_TEST_HOLD_FILE": str(hold),
+        "PYTHONUNBUFFERED": "1",
+    }
+    args = [sys.executable, "-c", HELD_RUN, "run", "--profile", "toy", "onnxruntime/digits-cnn", "test/held"]
     proc = subprocess.Popen(
         args,
         cwd=REPO,
@@ -137,21 +158,20 @@ def test_interrupted_run_keeps_finished_results_and_resumes(tmp_path, toy_result
         text=True,
         start_new_session=True,
     )
-    seen = []
-    for line in proc.stdout:  # wait until the MiniLM experiment has started
-        seen.append(line)
-        if line.startswith("[2/2] onnxruntime/minilm (profile"):
-            break
-    time.sleep(3)  # its workers are loading the model or measuring
-    assert proc.poll() is None, "".join(seen)
+    deadline = time.monotonic() + 600
+    while not hold.with_suffix(".inside").exists():  # the held variant is inside a timed call
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the held variant never started its timed calls"
+        time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, "".join(seen) + out + err
+    assert proc.returncode == 130, out + err
     assert "interrupted" in err
-    assert (tmp_path / finished.name).read_bytes() == finished.read_bytes()
-    assert sorted(p.name for p in tmp_path.iterdir()) == [finished.name]  # nothing half-written
+    assert (results_dir / finished.name).read_bytes() == finished.read_bytes()
+    assert sorted(p.name for p in results_dir.iterdir()) == [finished.name]  # nothing half-written
 
+    hold.unlink()  # the held variant now answers at once
     resumed = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert "onnxruntime/digits-cnn: up to date" in resumed.stdout
-    assert results.load_experiment("onnxruntime/minilm", tmp_path)[0].status == "ok"
+    assert results.load_experiment("test/held", results_dir)[0].status == "ok"

@@ -61,20 +61,25 @@ def test_every_experiment_runs_ok_at_toy_size(toy):
 
 
 def test_cache_variants_record_their_capacity_and_exact_answers(toy):
-    result = toy["cache/minilm"]
     texts = workloads.get("minilm").eval_texts()
-    stream = methods.zipf_stream(len(texts), methods.STREAM_LENGTH)
-    for size in methods.CACHE_SIZES:
-        name = "no-cache" if size == 0 else f"lru-{size}"
-        record = result.variants[name]["info"]
-        assert record["cache_capacity"] == size
-        assert record["hit_rate"] == methods.simulate_hit_rate(stream, size, skip=methods.HIT_RATE_FROM)
-        # Cached answers are the encoder's answers.
-        assert result.variants[name]["quality"]["cosine_min"] > 0.9999
-    assert (
-        result.variants["lru-256"]["info"]["cache_mb_when_full"]
-        > result.variants["lru-16"]["info"]["cache_mb_when_full"]
-    )
+    for exp, skew in methods.CACHE_EXPERIMENTS.items():
+        result = toy[exp]
+        stream = methods.zipf_stream(len(texts), methods.STREAM_LENGTH, skew)
+        for size in methods.CACHE_SIZES:
+            name = "no-cache" if size == 0 else f"lru-{size}"
+            record = result.variants[name]["info"]
+            assert record["cache_capacity"] == size < len(texts)  # never every distinct sentence
+            assert record["zipf_s"] == skew
+            assert record["hit_rate"] == methods.simulate_hit_rate(stream, size, skip=methods.HIT_RATE_FROM)
+            # Cached answers are the encoder's answers.
+            assert result.variants[name]["quality"]["cosine_min"] > 0.9999
+        assert (
+            result.variants["lru-64"]["info"]["cache_mb_when_full"]
+            > result.variants["lru-16"]["info"]["cache_mb_when_full"]
+        )
+    # The milder stream repeats itself less: every cache size hits less often on it.
+    steep, mild = (toy[exp].variants for exp in methods.CACHE_EXPERIMENTS)
+    assert all(mild[n]["info"]["hit_rate"] < steep[n]["info"]["hit_rate"] for n in ("lru-16", "lru-64"))
 
 
 def test_padding_variants_keep_the_embeddings_and_record_the_tokenizer_share(toy):
@@ -145,3 +150,35 @@ def test_c13_judge_applies_the_budget(minilm_ms, cnn_ms, outcome):
         "layout/resnet50": _synthetic("layout/resnet50", "resnet50", {"pytorch-eager": 500.0}),
     }
     assert methods._judge_c13(results).outcome == outcome
+
+
+def _with_cache_speedups(toy, steep: tuple[float, float], mild: tuple[float, float]) -> dict:
+    """The two cache results with every cache's paired speedup interval set to (low, high)."""
+    import dataclasses
+    import json
+
+    changed = {}
+    for exp, (low, high) in zip(methods.CACHE_EXPERIMENTS, (steep, mild), strict=True):
+        points = json.loads(json.dumps(toy[exp].points))
+        for entry in points:
+            for name, row in entry["variants"].items():
+                if name != "no-cache":
+                    row["speedup"].update(median=(low + high) / 2, ci_low=low, ci_high=high)
+        changed[exp] = dataclasses.replace(toy[exp], points=points)
+    return changed
+
+
+@pytest.mark.parametrize(
+    ("steep", "mild", "outcome"),
+    [
+        ((2.0, 3.0), (1.6, 2.0), "holds"),
+        ((2.0, 3.0), (1.0, 1.3), "partly"),
+        ((2.0, 3.0), (1.2, 1.8), "partly"),
+        ((1.1, 1.4), (1.0, 1.3), "does-not-hold"),
+        ((1.3, 1.8), (1.0, 1.3), "inconclusive"),
+    ],
+)
+def test_c12_judge_reaches_every_outcome_of_its_rule(toy, steep, mild, outcome):
+    finding = methods._judge_c12(_with_cache_speedups(toy, steep, mild))
+    assert finding.outcome == outcome, finding.evidence
+    assert f"threshold {methods.CACHE_GAIN}×" in finding.evidence and "门槛" in finding.evidence_zh

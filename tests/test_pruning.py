@@ -126,28 +126,37 @@ def test_t3_judge_follows_its_rule(toy_pruning_results):
     assert finding.outcome in OUTCOMES
     assert "unstructured" in finding.evidence and "非结构化" in finding.evidence_zh
 
-    def with_speed(figure: float) -> dict[str, ExperimentResult]:
-        """The MiniLM result, with every structured variant's speedup set to ``figure``."""
+    def with_speed(
+        figure: float, low: float, high: float, cosine: float = 0.99
+    ) -> dict[str, ExperimentResult]:
+        """The MiniLM result, with every structured variant's speedup set to ``figure`` [low, high]."""
         original = results["pruning/minilm"]
         points = json.loads(json.dumps(original.points))
         for entry in points:
             for name, row in entry["variants"].items():
                 if name != "pytorch-eager" and original.variants[name]["info"]["method"] == "ffn-neurons":
-                    row["speedup"]["median"] = figure
+                    row["speedup"].update(median=figure, ci_low=low, ci_high=high)
         variants = json.loads(json.dumps(original.variants))
         for name, variant in variants.items():
             if name != "pytorch-eager":
-                variant["quality"]["cosine_mean"] = 0.99
+                variant["quality"]["cosine_mean"] = cosine
         digits = json.loads(json.dumps(results["pruning/digits-cnn"].points))
         for entry in digits:
             for row in entry["variants"].values():
                 if row.get("speedup"):
-                    row["speedup"]["median"] = 1.0
+                    row["speedup"].update(median=1.0, ci_low=0.9, ci_high=1.05)
         return {
             **results,
             "pruning/minilm": dataclasses.replace(original, points=points, variants=variants),
             "pruning/digits-cnn": dataclasses.replace(results["pruning/digits-cnn"], points=digits),
         }
 
-    assert pruning.judge_t3(with_speed(1.5)).outcome == "holds"
-    assert pruning.judge_t3(with_speed(1.1)).outcome == "partly"
+    # Every outcome the rule names can be reached, and the deciding figure is on the page.
+    held = pruning.judge_t3(with_speed(1.5, 1.3, 1.7))
+    assert held.outcome == "holds" and "threshold 1.2×, margin +0.30×" in held.evidence
+    assert "门槛 1.2×" in held.evidence_zh
+    assert pruning.judge_t3(with_speed(1.25, 1.1, 1.4)).outcome == "inconclusive"
+    assert pruning.judge_t3(with_speed(1.1, 1.05, 1.15)).outcome == "partly"
+    assert pruning.judge_t3(with_speed(1.0, 0.95, 1.1)).outcome == "does-not-hold"  # not clearly faster
+    # Fast but outside the quality bound decides nothing: digits alone (not faster) remains.
+    assert pruning.judge_t3(with_speed(2.0, 1.8, 2.2, cosine=0.5)).outcome == "does-not-hold"

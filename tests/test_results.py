@@ -44,12 +44,35 @@ def test_atomic_write_leaves_old_file_when_writing_fails(tmp_path, monkeypatch):
 def test_failed_run_never_replaces_good_result(tmp_path):
     good = results.save(make(), tmp_path)
     side = results.save(make(status="failed", reason="boom"), tmp_path)
-    assert side != good and side.name.endswith(".failed.json")
+    assert side != good and side.name.endswith(".latest.json")
     stored, failure = results.load_experiment("onnxruntime/minilm", tmp_path)
     assert stored.status == "ok" and failure.reason == "boom"
     # a later good run clears the failure
     results.save(make(), tmp_path)
     assert results.load_experiment("onnxruntime/minilm", tmp_path)[1] is None
+
+
+def test_skipped_run_never_replaces_good_result(tmp_path):
+    good = results.save(make(), tmp_path)
+    before = good.read_bytes()
+    side = results.save(make(status="skipped", reason="no GPU here"), tmp_path)
+    assert side != good and good.read_bytes() == before
+    stored, latest = results.load_experiment("onnxruntime/minilm", tmp_path)
+    assert stored.status == "ok" and latest.status == "skipped" and latest.reason == "no GPU here"
+    # with no good result to keep, a skipped run is the result
+    other = tmp_path / "other"
+    other.mkdir()
+    results.save(make(status="skipped", reason="no GPU here"), other)
+    assert results.load_experiment("onnxruntime/minilm", other)[0].status == "skipped"
+
+
+def test_side_file_of_earlier_releases_is_still_read(tmp_path):
+    results.save(make(), tmp_path)
+    legacy = tmp_path / results.file_name("onnxruntime/minilm", ".failed")
+    results.write_atomic(legacy, make(status="failed", reason="old boom").to_dict())
+    assert results.load_experiment("onnxruntime/minilm", tmp_path)[1].reason == "old boom"
+    results.save(make(), tmp_path)  # a good run clears it too
+    assert not legacy.exists()
 
 
 def test_failed_result_needs_reason_and_status_is_checked():

@@ -21,7 +21,17 @@ from typing import Any
 import numpy as np
 
 from benchmarks.experiments import Experiment, VariantSpec
-from benchmarks.verdicts import Finding, Verdict, info, point, quality, speedup
+from benchmarks.verdicts import (
+    Finding,
+    Verdict,
+    info,
+    margin_text,
+    point,
+    quality,
+    side_of,
+    speedup,
+    speedup_entry,
+)
 
 SEED = 0
 
@@ -167,8 +177,14 @@ PADDING_VARIANTS = (
 
 # =============================================================================== caching (C12)
 
+# Two streams a reader meets: a steep one (a few queries dominate, as in autocomplete or FAQ
+# search) and a mild one (many queries recur only now and then). Each is its own
+# experiment, so its no-cache baseline serves the same sentences as its caches.
 ZIPF_S = 1.1
-CACHE_SIZES = (0, 16, 64, 256)
+ZIPF_S_MILD = 0.7
+# Every capacity stays below the 256 distinct sentences: a cache that holds every distinct
+# input would make the claim true by construction.
+CACHE_SIZES = (0, 16, 64)
 STREAM_LENGTH = 20_000
 HIT_RATE_FROM = 1_000  # steady state: hit rate over requests after the first thousand
 
@@ -250,11 +266,16 @@ def build_cache(workload: ModuleType, options: dict, threads: int, workdir: Path
 
     torch.set_num_threads(threads)
     capacity = int(options["capacity"])
+    skew = float(options["zipf_s"])
     start = time.perf_counter()
     model, tokenizer = workload.torch_model().eval(), workload.tokenizer()
     load_s = time.perf_counter() - start
     texts = workload.eval_texts()
-    stream = zipf_stream(len(texts), STREAM_LENGTH)
+    if capacity >= len(texts):
+        raise ValueError(
+            f"a cache of {capacity} holds all {len(texts)} distinct sentences: nothing to measure"
+        )
+    stream = zipf_stream(len(texts), STREAM_LENGTH, skew)
     lookup = _texts_by_tokens(workload)
 
     # --8<-- [start:cached-encoder]
@@ -325,7 +346,8 @@ def build_cache(workload: ModuleType, options: dict, threads: int, workdir: Path
         "torch_threads": torch.get_num_threads(),
         "timed": "requests from the Zipf stream, one at a time: cache lookup, else tokenizer + encoder",
         "cache_capacity": capacity,
-        "stream": f"Zipf s={ZIPF_S} over {len(texts)} evaluation sentences, seed {SEED}",
+        "stream": f"Zipf s={skew} over {len(texts)} evaluation sentences, seed {SEED}",
+        "zipf_s": skew,
         "distinct_sentences": len(texts),
         "hit_rate": simulate_hit_rate(stream, capacity, skip=HIT_RATE_FROM),
         "hit_rate_from_request": HIT_RATE_FROM,
@@ -335,16 +357,25 @@ def build_cache(workload: ModuleType, options: dict, threads: int, workdir: Path
     return Variant(bind, predict, record, {"load_s": load_s})
 
 
-CACHE_VARIANTS = tuple(
-    VariantSpec(
-        "no-cache" if size == 0 else f"lru-{size}",
-        "No cache" if size == 0 else f"LRU cache, {size} entries",
-        "无缓存" if size == 0 else f"LRU 缓存,{size} 条",
-        "benchmarks.techniques.methods:build_cache",
-        {"capacity": size},
+def cache_variants(skew: float) -> tuple[VariantSpec, ...]:
+    return tuple(
+        VariantSpec(
+            "no-cache" if size == 0 else f"lru-{size}",
+            "No cache" if size == 0 else f"LRU cache, {size} entries",
+            "无缓存" if size == 0 else f"LRU 缓存,{size} 条",
+            "benchmarks.techniques.methods:build_cache",
+            {"capacity": size, "zipf_s": skew},
+        )
+        for size in CACHE_SIZES
     )
-    for size in CACHE_SIZES
-)
+
+
+CACHE_GRIDS = {
+    "toy": ({"batch": 4, "seq_len": 128},),
+    "default": ({"batch": 16, "seq_len": 128},),
+    "full": ({"batch": 16, "seq_len": 128}, {"batch": 64, "seq_len": 128}),
+}
+CACHE_EXPERIMENTS = {"cache/minilm": ZIPF_S, "cache/minilm-mild": ZIPF_S_MILD}
 
 
 EXPERIMENTS = [
@@ -359,16 +390,15 @@ EXPERIMENTS = [
             "full": _grid((1, 8, 32), (128, 256)),
         },
     ),
-    Experiment(
-        name="cache/minilm",
-        technique="methods",
-        workload="minilm",
-        variants=CACHE_VARIANTS,
-        grids={
-            "toy": ({"batch": 4, "seq_len": 128},),
-            "default": ({"batch": 16, "seq_len": 128},),
-            "full": ({"batch": 16, "seq_len": 128}, {"batch": 64, "seq_len": 128}),
-        },
+    *(
+        Experiment(
+            name=name,
+            technique="methods",
+            workload="minilm",
+            variants=cache_variants(skew),
+            grids=CACHE_GRIDS,
+        )
+        for name, skew in CACHE_EXPERIMENTS.items()
     ),
 ]
 
@@ -435,34 +465,59 @@ def _judge_c11(results: dict[str, Any]) -> Finding:
     return Finding(outcome, en + ".", zh + "。")
 
 
-def _judge_c12(results: dict[str, Any]) -> Finding:
+def _best_cache(result: Any) -> tuple[str | None, dict[str, Any] | None, list[tuple[str, str]]]:
+    """The cache size with the highest paired speedup whose answers are the encoder's, at any point,
+    and the per-size evidence (English, Chinese) of this stream."""
     from benchmarks.workloads import minilm
 
-    result = results["cache/minilm"]
-    rows = []
+    best_name, best = None, None
+    lines = []
     for name in result.variants:
         if name == "no-cache":
             continue
         record = info(result, name)
-        best = max(speedup(result, name, **e["params"]) for e in result.points)
         exact = minilm.meets_bar(quality(result, name), quality(result, "no-cache"))
-        rows.append((name, record, best, exact))
-    top = max((r[2] for r in rows if r[3]), default=0.0)
-    outcome = "holds" if top >= CACHE_GAIN else "partly" if top >= 1.1 else "does-not-hold"
-    stream = info(result, "no-cache")["stream"]
-    n_texts = info(result, "no-cache")["distinct_sentences"]
-    en = "; ".join(
-        f"{n}: hit rate {r['hit_rate']:.0%}, {_times(s)} the requests per second, "
-        f"{r['cache_mb_when_full']:.2f} MB when full" + ("" if ok else " (answers differ from the encoder's)")
-        for n, r, s, ok in rows
-    )
-    zh = ";".join(
-        f"{n}:命中率 {r['hit_rate']:.0%},每秒请求数为无缓存的 {_times(s)},"
-        f"存满时占 {r['cache_mb_when_full']:.2f} MB" + ("" if ok else "(结果与编码器不一致)")
-        for n, r, s, ok in rows
-    )
-    stream_zh = f"从 {n_texts} 条评测句子中按 Zipf(s={ZIPF_S})抽取,随机种子 {SEED}"
-    return Finding(outcome, f"stream: {stream}; {en}.", f"请求流:{stream_zh};{zh}。")
+        top = max(
+            (speedup_entry(result, name, **e["params"]) for e in result.points), key=lambda x: x["median"]
+        )
+        if exact and (best is None or top["median"] > best["median"]):
+            best_name, best = name, top
+        lines.append(
+            (
+                f"{name}: hit rate {record['hit_rate']:.0%}, {_times(top['median'])} the requests per "
+                f"second, {record['cache_mb_when_full']:.2f} MB when full"
+                + ("" if exact else " (answers differ from the encoder's)"),
+                f"{name}:命中率 {record['hit_rate']:.0%},每秒请求数为无缓存的 {_times(top['median'])},"
+                f"存满时占 {record['cache_mb_when_full']:.2f} MB" + ("" if exact else "(结果与编码器不一致)"),
+            )
+        )
+    return best_name, best, lines
+
+
+def _judge_c12(results: dict[str, Any]) -> Finding:
+    sides, en, zh = [], [], []
+    for exp in CACHE_EXPERIMENTS:
+        result = results[exp]
+        skew = info(result, "no-cache")["zipf_s"]
+        n_texts = info(result, "no-cache")["distinct_sentences"]
+        name, best, lines = _best_cache(result)
+        side = "below" if best is None else side_of(best, CACHE_GAIN)
+        sides.append(side)
+        decide_en = f"best {name}: {margin_text(best, CACHE_GAIN)}" if best else "no cache size meets the bar"
+        decide_zh = f"最佳 {name}:{margin_text(best, CACHE_GAIN, 'zh')}" if best else "没有缓存大小满足门槛"
+        en.append(
+            f"Zipf s={skew} over {n_texts} distinct sentences: {decide_en}; " + "; ".join(e for e, _ in lines)
+        )
+        zh.append(f"Zipf s={skew},{n_texts} 条不同句子:{decide_zh};" + ";".join(z for _, z in lines))
+    if all(side == "above" for side in sides):
+        outcome = "holds"
+    elif all(side == "below" for side in sides):
+        outcome = "does-not-hold"
+    elif "above" in sides:
+        outcome = "partly"
+    else:  # no stream clearly above the bar, and at least one whose interval straddles it
+        outcome = "inconclusive"
+    return Finding(outcome, ". ".join(en) + ".", "。".join(zh) + "。")
 
 
 def _judge_c13(results: dict[str, Any]) -> Finding:
@@ -524,17 +579,23 @@ VERDICTS = [
     ),
     Verdict(
         claim="C12",
-        experiments=("cache/minilm",),
+        experiments=tuple(CACHE_EXPERIMENTS),
         rule=(
-            "On a stream of requests drawn from the evaluation sentences with Zipf popularity "
-            f"(s = {ZIPF_S}), holds if some LRU cache size gives at least {CACHE_GAIN}× the requests per "
-            "second of no cache "
-            "while its answers meet the fidelity bar; partly if at least 1.1×; does not hold otherwise."
+            "Two request streams drawn from the evaluation sentences with Zipf popularity, a steep one "
+            f"(s = {ZIPF_S}) and a mild one (s = {ZIPF_S_MILD}); every LRU cache holds at most "
+            f"{max(CACHE_SIZES)} of the distinct sentences, never all of them. On each stream, take the "
+            "cache size with the highest paired speedup in requests per second over no cache whose answers "
+            f"meet the fidelity bar. Holds if that speedup's interval lies at or above {CACHE_GAIN}× on both "
+            "streams; partly if on one; does not hold if it lies below on both; inconclusive if neither "
+            "stream is clearly above and an interval straddles the threshold."
         ),
         rule_zh=(
-            f"在按 Zipf 流行度(s = {ZIPF_S})从评测句子中抽取的请求流上,"
-            "若某个 LRU 缓存大小使每秒请求数达到无缓存时的 "
-            f"{CACHE_GAIN}× 以上,且结果满足保真度门槛,则成立;至少 1.1× 则部分成立;否则不成立。"
+            "从评测句子中按 Zipf 流行度抽取两条请求流:一条倾斜陡峭"
+            f"(s = {ZIPF_S}),一条平缓(s = {ZIPF_S_MILD});每个 LRU 缓存最多容纳 {max(CACHE_SIZES)} "
+            "条不同句子,绝不能装下全部。在每条请求流上,取结果满足保真度门槛、每秒请求数相对无缓存的"
+            f"成对加速比最高的缓存大小。若两条流上该加速比的区间都不低于 {CACHE_GAIN}×,则成立;"
+            "只有一条做到则部分成立;两条的区间都低于门槛则不成立;"
+            "若没有一条明确高于门槛,且有区间跨过门槛,则在本机上无法判定。"
         ),
         judge=_judge_c12,
     ),
