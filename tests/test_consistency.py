@@ -141,3 +141,23 @@ def test_c1_says_when_its_deciding_gap_is_within_the_builds_spread():
     finding = overview._judge_c1(stored)
     assert "1.55×" in finding.evidence and "within this build's own spread" in finding.evidence
     assert "离散程度" in finding.evidence_zh
+
+
+def test_own_variants_leave_out_comparators_and_controls():
+    from benchmarks.experiments import all_experiments
+    from benchmarks.techniques.onnxruntime import ORT_ALL, PYTORCH_EAGER
+    from benchmarks.techniques.quantization import ORT_DYNAMIC
+
+    own = summary.is_own_variant
+    assert own("quantization/minilm", ORT_DYNAMIC.name)
+    assert not own("quantization/minilm", ORT_ALL.name)  # the FP32 ONNX Runtime comparator
+    assert not own("quantization/minilm", PYTORCH_EAGER.name)
+    assert own("onnxruntime/minilm", ORT_ALL.name)
+    controls = [
+        (name, v.name)
+        for name, exp in all_experiments().items()
+        for v in exp.variants
+        if v.options.get("distil") is False
+    ]
+    assert controls and not any(own(*c) for c in controls)  # students trained without the teacher
+    assert own("not/declared", "anything")
