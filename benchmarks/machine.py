@@ -55,6 +55,25 @@ def _cpuinfo() -> tuple[str, set[str]]:
     return model, flags
 
 
+def physical_cores(cpus: set[int] | None = None) -> int | None:
+    """Physical cores among ``cpus`` (all online CPUs when None): logical CPUs that share a core
+    (SMT siblings) count once. Read from the kernel's topology (any architecture); None when the
+    kernel does not say."""
+    root = Path("/sys/devices/system/cpu")
+    cores = set()
+    for folder in root.glob("cpu[0-9]*"):
+        cpu = int(folder.name[3:])
+        if cpus is not None and cpu not in cpus:
+            continue
+        for name in ("core_cpus_list", "thread_siblings_list"):
+            try:
+                cores.add((folder / "topology" / name).read_text().strip())
+                break
+            except OSError:
+                continue
+    return len(cores) or None
+
+
 def _memory_bytes() -> int | None:
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -91,12 +110,16 @@ def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
 def machine_card() -> dict:
     """Describe this machine without importing any heavy library."""
     model, flags = _cpuinfo()
+    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     card = {
         "cpu": model,
         "arch": platform.machine(),
         "isa": sorted({label for flag, label in ISA_FLAGS.items() if flag in flags}),
         "logical_cores": os.cpu_count(),
-        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "usable_cores": len(usable) if usable else os.cpu_count(),
+        # ONNX Runtime's default thread count is one per physical core, not per logical CPU.
+        "physical_cores": physical_cores(),
+        "usable_physical_cores": physical_cores(usable) if usable else None,
         "memory_gib": round(m / 2**30, 1) if (m := _memory_bytes()) else None,
         "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
