@@ -323,7 +323,10 @@ def _interval_level(speeds: Any) -> str:
 
 
 def _speedup_header(lang: str, speeds: Any) -> str:
-    return _t(lang, "speedup_level").format(level=_interval_level(list(speeds)))
+    speeds = [s for s in speeds if s]
+    if not speeds:
+        return _t(lang, "speedup")
+    return _t(lang, "speedup_level").format(level=_interval_level(speeds))
 
 
 def _speedup_cell(speed: dict[str, Any], bold: bool = False) -> str:
