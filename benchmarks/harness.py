@@ -134,6 +134,17 @@ def supported_tail(latency: dict) -> str:
     return next(k for k in ("p99", "p90", "p50") if percentile_supported(latency, k))
 
 
+def tail_figure(latency: dict) -> tuple[str, float, int]:
+    """The tail figure a latency verdict may be judged on, as (name, ms, calls): the p99
+    when the sample holds enough calls for it, else the p90, else the slowest call
+    measured ("max": every call of the sample, a conservative stand-in)."""
+    tail = supported_tail(latency)
+    count = int(latency.get("count", 0))
+    if tail == "p50":
+        return "max", float(latency.get("max", latency["p50"])), count
+    return tail, float(latency[tail]), count
+
+
 def median_interval_level(n: int, k: int) -> float:
     """Exact coverage of [x_(k), x_(n+1-k)] (order statistics, 1-based) for the median.
 

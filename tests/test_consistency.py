@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from benchmarks import results, summary
+from benchmarks.harness import tail_figure
 from benchmarks.report import MarkerError, Renderer
 from benchmarks.techniques import overview
 from tests.test_summary import COSINE_OK, synthetic
@@ -122,9 +123,9 @@ def test_c3_is_judged_on_the_tail_the_sample_supports():
     def latency(count: int) -> dict:
         return {"count": count, "p50": 10.0, "p90": 50.0, "p99": 150.0, "max": 80.0}
 
-    assert overview._tail_figure(latency(12)) == ("max", 80.0, 12)
-    assert overview._tail_figure(latency(40)) == ("p90", 50.0, 40)
-    assert overview._tail_figure(latency(200)) == ("p99", 150.0, 200)
+    assert tail_figure(latency(12)) == ("max", 80.0, 12)
+    assert tail_figure(latency(40)) == ("p90", 50.0, 40)
+    assert tail_figure(latency(200)) == ("p99", 150.0, 200)
 
 
 def test_c1_says_when_its_deciding_gap_is_within_the_builds_spread():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from benchmarks import summary, workloads
 from benchmarks.experiments import Experiment
-from benchmarks.harness import MIN_CALLS, supported_tail
+from benchmarks.harness import MIN_CALLS, tail_figure
 from benchmarks.results import ExperimentResult
 from benchmarks.verdicts import Finding, Verdict
 
@@ -53,16 +53,6 @@ def _judge_c1(results: dict[str, ExperimentResult]) -> Finding:
     return Finding(outcome, "; ".join(parts_en) + ".", ";".join(parts_zh) + "。")
 
 
-def _tail_figure(latency: dict) -> tuple[str, float, int]:
-    """The figure C3 is judged on: p99 when the sample holds enough calls for it, else p90,
-    else the slowest call measured (every call of the sample within the budget)."""
-    tail = supported_tail(latency)
-    count = int(latency.get("count", 0))
-    if tail == "p50":  # too few calls for any tail percentile: the slowest one measured
-        return "max", float(latency.get("max", latency["p50"])), count
-    return tail, float(latency[tail]), count
-
-
 def _judge_c3(results: dict[str, ExperimentResult]) -> Finding:
     best = _best_per_workload(results)
     parts_en, parts_zh, within = [], [], 0
@@ -71,7 +61,7 @@ def _judge_c3(results: dict[str, ExperimentResult]) -> Finding:
             continue
         result = results[c.experiment]
         entry = next(p for p in result.points if p["params"] == c.params)["variants"][c.variant]
-        kind, value, n = _tail_figure(entry["latency"])
+        kind, value, n = tail_figure(entry["latency"])
         within += value <= C3_BUDGET_MS
         margin = C3_BUDGET_MS - value
         name_en = {"max": "slowest call"}.get(kind, kind)
