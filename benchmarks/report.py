@@ -65,7 +65,8 @@ TEXT: dict[str, dict[str, str]] = {
         "runner_up": "runner-up",
         "runner_up_text": "{label} (`{exp}`) {speed}, {gap:.1%} behind",
         "intervals_overlap": "; the intervals overlap",
-        "within_spread": "; a gap smaller than this build's own spread ({spread:.1%}, see Methodology)",
+        "within_spread": "; a gap smaller than this build's own spread "
+        "({spread:.1%}, see [Methodology](methodology.md#consistency))",
         "headline_note": "The winner is the fastest of the candidates counted beside it: the largest of many "
         "noisy figures tends to be an overestimate, so read it with the runner-up next to it.",
         "ci": "interval",
@@ -194,7 +195,8 @@ TEXT: dict[str, dict[str, str]] = {
         "runner_up": "第二名",
         "runner_up_text": "{label}(`{exp}`){speed},落后 {gap:.1%}",
         "intervals_overlap": ";两者区间重叠",
-        "within_spread": ";差距小于本次构建自身的离散程度({spread:.1%},见“方法”页)",
+        "within_spread": ";差距小于本次构建自身的离散程度"
+        "({spread:.1%},见[测量方法](methodology.md#consistency))",
         "headline_note": "胜者是同行所列候选中最快的一个:许多带噪声数字中的最大值往往偏高,"
         "因此请对照第二名来读。",
         "ci": "置信区间",
