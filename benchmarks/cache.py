@@ -1,16 +1,21 @@
 """What determines a result, and whether a stored result is still up to date.
 
-A result is keyed by the pipeline code it runs (its technique, engine and
-workload modules plus the shared harness), its configuration, the versions of
-the packages it uses, and the machine. Changing one of them makes only the
-experiments that depend on it stale, and ``python -m benchmarks list`` says why.
+A result is keyed by the pipeline code it runs, its configuration, the versions of
+the packages it uses, and the machine. The code and packages are those declared
+(its technique, engine and workload modules plus the shared harness; the packages
+its variants name) and, once it has run, every project module and package its
+workers really had loaded, as they reported it (``loaded_code``). Changing one of
+them makes only the experiments that depend on it stale, and ``python -m
+benchmarks list`` says why.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import importlib.util
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -65,14 +70,45 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
-def cache_inputs(exp: Experiment, profile: str, card: dict[str, Any]) -> dict[str, Any]:
-    return {
+def loaded_code() -> dict[str, list[str]]:
+    """The project modules (repository paths) and installed distributions this process has
+    loaded: what a worker reports when it stops, so a result is keyed on what really ran."""
+    sources, top_level = set(), set()
+    venv = Path(sys.prefix).resolve()
+    for name, module in list(sys.modules.items()):
+        top_level.add(name.partition(".")[0])
+        origin = getattr(module, "__file__", None)
+        if not origin:
+            continue
+        path = Path(origin).resolve()
+        if path.suffix == ".py" and path.is_relative_to(REPO_ROOT) and not path.is_relative_to(venv):
+            sources.add(_display(path))
+    owners = importlib.metadata.packages_distributions()
+    packages = {dist for top in top_level for dist in owners.get(top, ())}
+    return {"sources": sorted(sources), "packages": sorted(packages)}
+
+
+def cache_inputs(
+    exp: Experiment, profile: str, card: dict[str, Any], loaded: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
+    """The key's inputs: declared code and packages, plus those a run reported as ``loaded``
+    (a stored result's own record, when checking it for staleness)."""
+    files = set(source_files(exp))
+    for path in (loaded or {}).get("sources", ()):
+        file = REPO_ROOT / path
+        if file.is_file():  # a module since removed shows as "no longer used"
+            files.add(file)
+    packages = set(packages_used(exp)) | set((loaded or {}).get("packages", ()))
+    inputs = {
         "profile": profile,
         "config": _digest(json.dumps(exp.config(profile), sort_keys=True, default=str).encode()),
-        "sources": {_display(f): _digest(f.read_bytes()) for f in source_files(exp)},
-        "packages": package_versions(packages_used(exp)),
+        "sources": {_display(f): _digest(f.read_bytes()) for f in sorted(files)},
+        "packages": package_versions(tuple(sorted(packages))),
         "machine": card["machine_id"],
     }
+    if loaded is not None:
+        inputs["loaded"] = loaded
+    return inputs
 
 
 # Builders whose evaluation outputs depend on code, package versions, machine and thread
@@ -117,6 +153,13 @@ def outputs_key(
         "eval_limit": get_profile(profile).eval_limit,
     }
     return key_of(inputs)[:16]
+
+
+def stored_inputs(
+    exp: Experiment, profile: str, card: dict[str, Any], stored: ExperimentResult
+) -> dict[str, Any]:
+    """The current inputs of what a stored result says it loaded, to compare with its own."""
+    return cache_inputs(exp, profile, card, (stored.cache_inputs or {}).get("loaded"))
 
 
 def key_of(inputs: dict[str, Any]) -> str:

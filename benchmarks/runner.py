@@ -88,7 +88,11 @@ def _worker_main(conn: Connection, spec: dict[str, Any]) -> None:
                 outputs = [variant.predict(batch) for batch in workload.eval_batches(arg)]
                 conn.send(("ok", np.concatenate(outputs)))
             elif command == "stop":
-                conn.send(("ok", _memory_record(serving, before_serving_mb)))
+                from benchmarks.cache import loaded_code
+
+                conn.send(
+                    ("ok", {"memory": _memory_record(serving, before_serving_mb), "loaded": loaded_code()})
+                )
                 _exit_now(0)
     except BaseException as exc:  # report anything, then exit non-zero
         with contextlib.suppress(OSError):
@@ -398,8 +402,17 @@ def run_experiment(
             elapsed = time.perf_counter() - t0
             left = elapsed / index * (len(points) - index)  # a rough guess: later points are often larger
             progress(f"  {label}: " + ", ".join(p50s) + (f" (about {left:.0f} s left)" if left else ""))
+        loaded: dict[str, set[str]] = {"sources": set(), "packages": set()}
         for worker in workers:
-            result.variants[worker.name]["memory"] = worker.request("stop")
+            stopped = worker.request("stop")
+            result.variants[worker.name]["memory"] = stopped["memory"]
+            for kind in loaded:
+                loaded[kind] |= set(stopped["loaded"][kind])
+        # Keyed on what the workers really loaded, beside what the experiment declares.
+        result.cache_inputs = cache.cache_inputs(
+            exp, profile, card, {k: sorted(v) for k, v in loaded.items()}
+        )
+        result.cache_key = cache.key_of(result.cache_inputs)
         for worker in workers:
             worker.close(grace_s=10)
     except Exception as exc:
@@ -504,7 +517,7 @@ def state(exp: Experiment, profile: str, card: dict[str, Any], directory: Path) 
         return "not-run", []
     if stored.status != "ok":
         return stored.status, [stored.reason or ""]
-    reasons = cache.stale_reasons(stored, cache.cache_inputs(exp, profile, card))
+    reasons = cache.stale_reasons(stored, cache.stored_inputs(exp, profile, card, stored))
     if reasons:
         return "stale", reasons
     if failure is not None:

@@ -94,6 +94,38 @@ def test_only_affected_experiments_become_stale(tmp_path, builder_module, monkey
     assert state(with_ort, "toy", other, tmp_path) == ("stale", ["measured on another machine"])
 
 
+def test_result_is_keyed_on_what_its_workers_loaded(tmp_path, cache_dir, monkeypatch):
+    from benchmarks.runner import run_all
+
+    exp = Experiment("test/loaded", "test", "digits-cnn", (PYTORCH_EAGER, ORT_ALL), GRIDS)
+    assert "benchmarks/machine.py" not in {str(cache._display(f)) for f in cache.source_files(exp)}
+    run_all([exp], "toy", tmp_path, progress=lambda _: None)
+    stored, _ = results.load_experiment(exp.name, tmp_path)
+    assert stored.status == "ok", stored.reason
+    loaded = stored.cache_inputs["loaded"]
+    # Modules and packages the experiment does not declare, recorded because its worker had them.
+    assert "benchmarks/engines.py" in loaded["sources"] and "benchmarks/machine.py" in loaded["sources"]
+    assert {"torch", "numpy", "scikit-learn"} <= set(loaded["packages"])
+    assert "benchmarks/machine.py" in stored.cache_inputs["sources"]
+    card = machine_card()
+    assert state(exp, "toy", card, tmp_path) == ("up-to-date", [])
+
+    # An undeclared module it loaded changes: the result is stale, and list names the file.
+    real_digest = cache._digest
+    machine_file = REPO / "benchmarks" / "machine.py"
+    monkeypatch.setattr(
+        cache, "_digest", lambda data: "edited" if data == machine_file.read_bytes() else real_digest(data)
+    )
+    assert state(exp, "toy", card, tmp_path) == ("stale", ["benchmarks/machine.py changed"])
+    monkeypatch.setattr(cache, "_digest", real_digest)
+
+    # So does a package it loaded without declaring it.
+    real = cache.package_versions
+    monkeypatch.setattr(cache, "package_versions", lambda names: {**real(names), "scikit-learn": "0.0"})
+    status, reasons = state(exp, "toy", card, tmp_path)
+    assert status == "stale" and any(r.startswith("scikit-learn ") for r in reasons)
+
+
 def test_corrupt_result_is_rerun_not_trusted(tmp_path):
     card = machine_card()
     exp = Experiment("test/x", "test", "digits-cnn", (PYTORCH_EAGER, ORT_ALL), GRIDS)
