@@ -78,7 +78,7 @@ def loaded_code() -> dict[str, list[str]]:
     for name, module in list(sys.modules.items()):
         top_level.add(name.partition(".")[0])
         origin = getattr(module, "__file__", None)
-        if not origin:
+        if not origin or not Path(origin).is_absolute():  # torch names some modules "_ops.py"
             continue
         path = Path(origin).resolve()
         if path.suffix == ".py" and path.is_relative_to(REPO_ROOT) and not path.is_relative_to(venv):
