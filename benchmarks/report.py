@@ -824,7 +824,7 @@ class Renderer:
 
     def _finding(self, claim: str) -> tuple[Any, list[str], list[ExperimentResult]]:
         """The verdict's finding (None when results are missing), missing experiments, skipped results."""
-        from benchmarks.verdicts import all_verdicts
+        from benchmarks.verdicts import all_verdicts, decide
 
         verdicts = all_verdicts()
         if claim not in verdicts:
@@ -843,7 +843,7 @@ class Renderer:
             elif stored is not None and stored.status == "skipped":
                 skipped.append(stored)
         missing = [exp for exp in check.experiments if exp not in results]
-        return (None if missing else check.judge(results)), missing, skipped
+        return (None if missing else decide(check, results)), missing, skipped
 
     def comparison(self, arg: str | None, lang: str) -> str:
         """The article's table, measured: one row per technique and workload, each row's best

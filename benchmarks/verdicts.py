@@ -8,6 +8,7 @@ torch) and returns a ``Finding``. ``<!-- bench:verdict T3 -->`` renders it.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,6 +41,41 @@ class Verdict:
     judge: Callable[[dict[str, ExperimentResult]], Finding] = field(
         metadata={"help": "gets the ok results of `experiments` by name; all of them are present"}
     )
+
+
+def _at_interval_end(result: ExperimentResult, end: str) -> ExperimentResult:
+    """The result with every paired speedup's median moved to one end of its interval."""
+    points = []
+    for entry in result.points:
+        rows = {}
+        for name, row in entry["variants"].items():
+            figure = row.get("speedup")
+            if figure and end in figure:
+                row = {**row, "speedup": {**figure, "median": figure[end]}}
+            rows[name] = row
+        points.append({**entry, "variants": rows})
+    return dataclasses.replace(result, points=points)
+
+
+def decide(check: Verdict, results: dict[str, ExperimentResult]) -> Finding:
+    """The judge's finding, unless the measurement cannot tell: the rule is applied to the
+    medians and to both ends of every speedup interval, and when the outcomes differ the
+    verdict is "inconclusive", with the outcome each end would give."""
+    finding = check.judge(results)
+    low = check.judge({k: _at_interval_end(r, "ci_low") for k, r in results.items()}).outcome
+    high = check.judge({k: _at_interval_end(r, "ci_high") for k, r in results.items()}).outcome
+    if low == high == finding.outcome:
+        return finding
+    note_en = (
+        f" Inconclusive on this machine: the rule gives “{low}” at the low ends of the speedup "
+        f"intervals, “{finding.outcome}” at the medians and “{high}” at the high ends."
+    )
+    zh = {o: z for o, z in zip(OUTCOMES, ("成立", "部分成立", "不成立", "无法判定", "无法测量"), strict=True)}
+    note_zh = (
+        f"在本机上无法判定:按加速比区间的下端,规则给出「{zh[low]}」;按中位数为「{zh[finding.outcome]}」;"
+        f"按区间上端为「{zh[high]}」。"
+    )
+    return Finding("inconclusive", finding.evidence + note_en, finding.evidence_zh + note_zh)
 
 
 def all_verdicts() -> dict[str, Verdict]:

@@ -151,3 +151,22 @@ def test_c11(speed, cosine, outcome):
     }
     finding = methods._judge_c11(found)
     assert finding.outcome == outcome, finding.evidence
+
+
+def test_a_verdict_whose_interval_straddles_its_threshold_is_inconclusive():
+    from benchmarks.verdicts import Verdict, decide
+
+    c2 = Verdict("C2", ("threads/minilm", "threads/digits-cnn"), "rule", "规则", principles._judge_c2)
+
+    def with_interval(width: float) -> dict:
+        found = threads(1.6, 1.6)
+        for res in found.values():
+            for entry in res.points:
+                figure = entry["variants"]["threads-2"]["speedup"]
+                figure.update(ci_low=figure["median"] - width, ci_high=figure["median"] + width)
+        return found
+
+    assert decide(c2, with_interval(0.05)).outcome == "holds"  # 1.55-1.65, all above 1.5
+    finding = decide(c2, with_interval(0.2))  # 1.4-1.8 straddles 0.75 x 2 threads
+    assert finding.outcome == "inconclusive"
+    assert "“partly” at the low ends" in finding.evidence and "「部分成立」" in finding.evidence_zh
