@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from benchmarks import results, summary
@@ -121,6 +123,38 @@ def test_verdict_without_results_is_pending_and_never_judged(tmp_path, monkeypat
     monkeypatch.setattr("benchmarks.verdicts.all_verdicts", lambda: _verdict(judge))
     text, _ = Renderer(tmp_path, tmp_path / "archive").render("<!-- bench:verdict X1 -->", "en")
     assert "Verdict pending" in text
+
+
+def test_verdict_over_results_from_older_pipelines_waits_for_a_rerun(tmp_path, monkeypatch):
+    results.save(
+        synthetic("onnxruntime/digits-cnn", "digits-cnn", {"batch": 1}, {"onnxruntime": (2.0, COSINE_OK)}),
+        tmp_path,
+    )
+
+    def judge(found):
+        return Finding(
+            "holds", str(found["onnxruntime/digits-cnn"].variants["onnxruntime"]["quality"]["topic_map"]), ""
+        )
+
+    monkeypatch.setattr("benchmarks.verdicts.all_verdicts", lambda: _verdict(judge))
+    renderer = Renderer(tmp_path, tmp_path / "archive")
+    en, _ = renderer.render("<!-- bench:verdict X1 -->", "en")
+    assert "Verdict pending" in en and "older" in en and "topic_map" in en
+    zh, _ = renderer.render("<!-- bench:verdict X1 -->", "zh")
+    assert "结论待定" in zh and "旧版" in zh
+
+
+def test_latest_skipped_run_is_noticed_beside_the_good_result(tmp_path, monkeypatch):
+    good = synthetic("onnxruntime/digits-cnn", "digits-cnn", {"batch": 1}, {"onnxruntime": (2.0, COSINE_OK)})
+    results.save(good, tmp_path)
+    results.save(dataclasses.replace(good, status="skipped", reason="no <b>GPU</b>", points=[]), tmp_path)
+    monkeypatch.setattr(
+        "benchmarks.verdicts.all_verdicts", lambda: _verdict(lambda found: Finding("holds", "fine", "好"))
+    )
+    renderer = Renderer(tmp_path, tmp_path / "archive")
+    en, _ = renderer.render("<!-- bench:verdict X1 -->\n<!-- bench:table onnxruntime/digits-cnn -->", "en")
+    assert en.count("The latest run was skipped") == 2 and "no &lt;b&gt;GPU&lt;/b&gt;" in en
+    assert "holds" in en and "<b>GPU" not in en
 
 
 def test_skipped_experiment_is_recorded_with_its_reason_and_shown(tmp_path, monkeypatch, cache_dir):
