@@ -27,7 +27,10 @@ def digits_fp32(cache_dir: Path) -> Path:
 def test_fp32_export_is_made_once_and_shared(digits_fp32):
     path, record, export_s = q.fp32_onnx(workloads.get("digits-cnn"))
     assert path == digits_fp32 and path.exists()
-    assert record["export_cached"] and record["opset"] == 18 and export_s > 0
+    assert record["export_cached"] and export_s > 0
+    # the export every ONNX Runtime variant runs: the candidate kept by the measured choice
+    assert record["export_candidate"] == record["export_chosen"]
+    assert record["opset"] == record["export_candidates"][record["export_chosen"]]["opset"]
     onnx.checker.check_model(str(path))
 
 
@@ -61,6 +64,20 @@ def test_dynamic_int8_is_smaller_holds_integer_ops_and_runs(digits_fp32, tmp_pat
     inputs = workloads.get("digits-cnn").timing_inputs({"batch": 5})
     out = q.ort_session(int8, 1).run(None, inputs)[0]
     assert out.shape == (5, 10) and np.all(np.isfinite(out))
+
+
+def test_dynamic_int8_defaults_to_per_tensor_scales(digits_fp32, tmp_path):
+    """ONNX Runtime's default is one weight scale per matrix; per-channel is the tuned choice."""
+    default = q.quantize_onnx_dynamic(digits_fp32, tmp_path / "default.onnx")
+    tuned = q.quantize_onnx_dynamic(digits_fp32, tmp_path / "per-channel.onnx", per_channel=True)
+    assert default["per_channel"] is False and tuned["per_channel"] is True
+
+    def scales(path: Path) -> list[int]:
+        graph = onnx.load(str(path)).graph
+        return [int(np.prod(t.dims)) for t in graph.initializer if t.name.endswith("_scale")]
+
+    assert scales(tmp_path / "default.onnx") and all(n == 1 for n in scales(tmp_path / "default.onnx"))
+    assert any(n > 1 for n in scales(tmp_path / "per-channel.onnx"))
 
 
 def test_static_qdq_holds_quantize_dequantize_and_runs_integer_kernels(digits_fp32, tmp_path):
@@ -116,12 +133,22 @@ def _result(name: str, baseline: str, quality: dict, speed: dict, params: dict) 
     return SimpleNamespace(experiment=name, variants=variants, points=[point], config={"baseline": baseline})
 
 
-def _q1(int8_speed: float, cosine: float, top1: float, int8_acc: float, ort_speed: float = 1.2):
+EXACT = {"cosine_mean": 1.0, "nn_top1_agreement": 1.0}
+
+
+def _q1(
+    int8_speed: float,
+    cosine: float,
+    top1: float,
+    int8_acc: float,
+    ort_speed: float = 1.2,
+    pruned: tuple[float, dict] | None = None,
+):
     fid = {"cosine_mean": cosine, "nn_top1_agreement": top1}
     minilm = _result(
         "quantization/minilm",
         "pytorch-eager",
-        {"pytorch-eager": {}, "ort-int8-dynamic": fid, "onnxruntime": {}, "pytorch-bf16": {}},
+        {"pytorch-eager": EXACT, "ort-int8-dynamic": fid, "onnxruntime": EXACT, "pytorch-bf16": EXACT},
         {"ort-int8-dynamic": int8_speed, "onnxruntime": ort_speed, "pytorch-bf16": 1.1},
         q.Q1_POINT,
     )
@@ -132,17 +159,41 @@ def _q1(int8_speed: float, cosine: float, top1: float, int8_acc: float, ort_spee
         {"ort-int8-static": 2.0},
         {"batch": 1},
     )
-    return q.judge_q1({"quantization/minilm": minilm, "quantization/digits-cnn": digits}).outcome
+    found = {"quantization/minilm": minilm, "quantization/digits-cnn": digits}
+    if pruned is not None:
+        found["pruning/minilm"] = _result(
+            "pruning/minilm",
+            "pytorch-eager",
+            {"pytorch-eager": EXACT, "ffn-50": pruned[1]},
+            {"ffn-50": pruned[0]},
+            q.Q1_POINT,
+        )
+    return q.judge_q1(found)
 
 
 def test_q1_rule_thresholds():
-    assert _q1(1.5, 0.995, 0.97, 0.975) == "holds"
-    assert _q1(1.29, 0.995, 0.97, 0.975) == "partly"  # too slow on MiniLM; digits keeps accuracy
-    assert _q1(1.5, 0.985, 0.97, 0.975) == "partly"  # cosine under the bar
-    assert _q1(1.5, 0.995, 0.94, 0.975) == "partly"  # top-1 agreement under the bar
-    assert _q1(1.5, 0.995, 0.97, 0.96) == "partly"  # MiniLM holds; digits loses 2 points
-    assert _q1(1.5, 0.995, 0.97, 0.975, ort_speed=1.6) == "partly"  # FP32 ONNX Runtime is faster
-    assert _q1(1.2, 0.995, 0.97, 0.96) == "does-not-hold"
+    assert _q1(1.5, 0.995, 0.97, 0.975).outcome == "holds"
+    assert _q1(1.29, 0.995, 0.97, 0.975).outcome == "partly"  # too slow on MiniLM; digits keeps accuracy
+    assert _q1(1.5, 0.985, 0.97, 0.975).outcome == "partly"  # cosine under the bar
+    assert _q1(1.5, 0.995, 0.94, 0.975).outcome == "partly"  # top-1 agreement under the bar
+    assert _q1(1.5, 0.995, 0.97, 0.96).outcome == "partly"  # MiniLM holds; digits loses 2 points
+    assert _q1(1.5, 0.995, 0.97, 0.975, ort_speed=1.6).outcome == "partly"  # FP32 ONNX Runtime is faster
+    assert _q1(1.2, 0.995, 0.97, 0.96).outcome == "does-not-hold"
+
+
+def test_q1_weighs_every_other_technique_within_the_bar():
+    # a pruned model faster than INT8 and within the bar: INT8 is not the largest speedup
+    faster = _q1(1.5, 0.995, 0.97, 0.975, pruned=(2.0, EXACT))
+    assert faster.outcome == "partly"
+    assert (
+        "`pruning/minilm:ffn-50` 2.00×" in faster.evidence
+        and "`pruning/minilm:ffn-50` 2.00×" in faster.evidence_zh
+    )
+    # the same speed below the bar does not count
+    below = _q1(1.5, 0.995, 0.97, 0.975, pruned=(2.0, {"cosine_mean": 0.9, "nn_top1_agreement": 0.5}))
+    assert below.outcome == "holds" and "ffn-50" not in below.evidence
+    # INT8 variants of other techniques (OpenVINO's) are no rivals
+    assert all("int8" not in name for _, name, _ in q._comparators({}))
 
 
 # ---- end to end, through the command line -----------------------------------------------------
@@ -168,6 +219,12 @@ def test_experiment_runs_at_toy_size(quantization_results, name):
         if name_.startswith("ort-int8"):
             assert info["int8_file_mb"] < info["fp32_file_mb"]
             assert info["executed_integer_kernels"] == q.integer_kernels(info["executed_graph_ops"]) > 0
+        if name_ == "ort-int8-dynamic":  # ONNX Runtime's defaults
+            assert info["per_channel"] is False and "per-tensor" in info["precision"]
+        if name_ == "ort-int8-dynamic-per-channel":
+            assert info["per_channel"] is True and "per-channel" in info["precision"]
+        if name_.startswith("ort-int8"):
+            assert info["allow_spinning"] == "0" and info["export_candidate"] == info["export_chosen"]
         if name_ == "ort-int8-static":
             assert info["calibration_examples"] > 0 and result["one_time_costs"][name_]["calibration_s"] > 0
         if name_ == "pytorch-int8-dynamic":

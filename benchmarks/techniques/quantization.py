@@ -176,10 +176,11 @@ def _quiet_preprocess_advice() -> None:
 
 
 # --8<-- [start:dynamic]
-def quantize_onnx_dynamic(fp32_path: Path, int8_path: Path, per_channel: bool = True) -> dict[str, Any]:
+def quantize_onnx_dynamic(fp32_path: Path, int8_path: Path, per_channel: bool = False) -> dict[str, Any]:
     """INT8 weights for every MatMul with a constant weight; activations quantised per call.
 
-    Per-channel weight scales: one scale per output column instead of one per matrix.
+    ``per_channel`` False is ONNX Runtime's default: one weight scale per matrix; True: one
+    scale per output column, which keeps more precision and may run slower.
     """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -377,16 +378,22 @@ def calibration_inputs(workload: ModuleType, count: int | None = None) -> list[d
 # ---- the FP32 ONNX file -----------------------------------------------------------------------
 
 
-def fp32_onnx(workload: ModuleType, model: Any = None) -> tuple[Path, dict[str, Any], float]:
-    """The workload exported with ``engines.export_onnx``: one cached file, shared with ONNX Runtime FP32.
+def fp32_onnx(
+    workload: ModuleType, model: Any = None, threads: int | None = None
+) -> tuple[Path, dict[str, Any], float]:
+    """The workload's chosen export (``engines.exported_model``): one cached file, shared with
+    ONNX Runtime FP32.
 
     Returns the path, the export record (``export_cached`` tells whether this call
     reused the file) and the seconds the export took when it ran: a one-time cost
     whether or not this call reused it.
     """
-    from benchmarks.techniques.onnxruntime import exported_model
+    import os
 
-    path, record = exported_model(model if model is not None else workload.torch_model(), workload)
+    from benchmarks.engines import exported_model
+
+    threads = threads or len(os.sched_getaffinity(0))
+    path, record = exported_model(model if model is not None else workload.torch_model(), workload, threads)
     record = dict(record)
     export_s = float(record.pop("export_s"))
     record["export_cached"] = bool(record.pop("export_reused", False))
@@ -397,19 +404,17 @@ def fp32_onnx(workload: ModuleType, model: Any = None) -> tuple[Path, dict[str, 
 
 
 def ort_session(path: Path, threads: int, optimized_path: Path | None = None):
-    """The same session settings as ``engines.build_onnxruntime``; optionally keep the optimised graph."""
-    import onnxruntime as ort
+    """A session with the options every ONNX Runtime variant uses (``engines.ort_session_options``);
+    optionally keep the optimised graph."""
+    from benchmarks.engines import ort_session as open_session
+    from benchmarks.engines import ort_session_options
 
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options, _ = ort_session_options(threads)
     if optimized_path is not None:
         # Only writes the graph ONNX Runtime will execute, to record which kernels it chose.
         options.optimized_model_filepath = str(optimized_path)
         options.log_severity_level = 3  # not the warning that such a graph is hardware-specific
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return open_session(path, options)
 
 
 def _output_width(path: Path) -> int | None:
@@ -445,16 +450,16 @@ def build_onnxruntime_int8(workload: ModuleType, options: dict, threads: int, wo
     """Export (shared, cached), quantise dynamically or statically, run in ONNX Runtime on the CPU."""
     import torch
 
-    from benchmarks.engines import Variant
+    from benchmarks.engines import Variant, ort_session_options
 
     torch.set_num_threads(threads)
     # The same FP32 file as the ONNX Runtime FP32 variant: exported once per model and shared.
-    fp32_path, export_info, export_s = fp32_onnx(workload)
+    fp32_path, export_info, export_s = fp32_onnx(workload, threads=threads)
     int8_path = workdir / f"{workload.NAME}.int8.onnx"
     mode = options["mode"]
     costs: dict[str, float] = {"export_s": export_s}
     if mode == "dynamic":
-        record = quantize_onnx_dynamic(fp32_path, int8_path, per_channel=options.get("per_channel", True))
+        record = quantize_onnx_dynamic(fp32_path, int8_path, per_channel=options.get("per_channel", False))
     elif mode == "static":
         start = time.perf_counter()
         calibration = calibration_inputs(workload)
@@ -492,13 +497,18 @@ def build_onnxruntime_int8(workload: ModuleType, options: dict, threads: int, wo
     executed, left_float = op_counts(optimized), float_ops(optimized)
     info = {
         "engine": "onnxruntime",
-        "precision": f"int8 {mode} (weights int8, activations uint8)",
+        "precision": (
+            f"int8 {mode}, {'per-channel' if record['per_channel'] else 'per-tensor'} weight scales "
+            "(weights int8, activations uint8)"
+        ),
         "providers": session.get_providers(),
-        "graph_optimization_level": "all",
-        "intra_op_threads": threads,
-        "inter_op_threads": 1,
+        **ort_session_options(threads)[1],
         "cpu_vnni": _vnni(),
-        **{k: v for k, v in export_info.items() if k in ("exporter", "opset", "export_cached")},
+        **{
+            k: v
+            for k, v in export_info.items()
+            if k in ("exporter", "export_candidate", "opset", "export_cached", "export_chosen")
+        },
         **{k: v for k, v in record.items() if not k.endswith("_s")},
         "executed_graph_ops": executed,
         "executed_integer_kernels": integer_kernels(executed),
@@ -628,10 +638,20 @@ def build_torch_bf16(workload: ModuleType, options: dict, threads: int, workdir:
 
 # ---- experiments ------------------------------------------------------------------------------
 
+# ONNX Runtime's dynamic quantiser at its defaults (one weight scale per matrix), and the tuned
+# choice beside it (one per output channel: more precision, and a cost in speed to be measured).
 ORT_DYNAMIC = VariantSpec(
     "ort-int8-dynamic",
-    "ONNX Runtime dynamic INT8",
-    "ONNX Runtime 动态 INT8",
+    "ONNX Runtime dynamic INT8 (its defaults: per-tensor weight scales)",
+    "ONNX Runtime 动态 INT8(默认:按张量的权重缩放)",
+    "benchmarks.techniques.quantization:build_onnxruntime_int8",
+    {"mode": "dynamic", "per_channel": False},
+    ORT_PACKAGES,
+)
+ORT_DYNAMIC_PER_CHANNEL = VariantSpec(
+    "ort-int8-dynamic-per-channel",
+    "ONNX Runtime dynamic INT8, per-channel weight scales",
+    "ONNX Runtime 动态 INT8,按通道的权重缩放",
     "benchmarks.techniques.quantization:build_onnxruntime_int8",
     {"mode": "dynamic", "per_channel": True},
     ORT_PACKAGES,
@@ -671,6 +691,7 @@ EXPERIMENTS = [
             PYTORCH_EAGER,
             ORT_ALL,
             ORT_DYNAMIC,
+            ORT_DYNAMIC_PER_CHANNEL,
             # The Linear layers except the FFN outputs (fed by GELU, whose outliers a
             # static range cannot hold); softmax, layer norm and embeddings stay FP32.
             _ort_static("linear-except-gelu"),
@@ -694,6 +715,7 @@ EXPERIMENTS = [
             PYTORCH_EAGER,
             ORT_ALL,
             ORT_DYNAMIC,  # the two Linear layers only: dynamic INT8 leaves convolutions in FP32
+            ORT_DYNAMIC_PER_CHANNEL,
             _ort_static("all"),  # convolutions too
             TORCH_DYNAMIC,
             TORCH_BF16,
@@ -727,12 +749,56 @@ Q1_MIN_COSINE = 0.99
 Q1_MIN_TOP1 = 0.95
 Q1_MAX_ACCURACY_DROP = 0.01  # one point of test accuracy
 Q1_POINT = {"batch": 1, "seq_len": 128}
-INT8_VARIANTS = ("ort-int8-dynamic", "ort-int8-static", "pytorch-int8-dynamic")
-OTHER_CANDIDATES = ("onnxruntime", "pytorch-bf16")  # the non-INT8 techniques in the same experiment
+INT8_VARIANTS = (
+    "ort-int8-dynamic",
+    "ort-int8-dynamic-per-channel",
+    "ort-int8-static",
+    "pytorch-int8-dynamic",
+)
+# Every other technique measured on MiniLM at the reference point against the same baseline:
+# condition (2) weighs the fastest INT8 variant against each one's best variant within the bar.
+Q1_COMPARATORS = (
+    "onnxruntime/minilm",
+    "engines/minilm",
+    "pruning/minilm",
+    "low-rank/minilm",
+    "distillation/minilm",
+)
 
 
-def _minilm_check(result) -> tuple[bool, bool, str, str]:
+def _comparators(results: dict) -> list[tuple[str, str, float]]:
+    """(experiment, variant, speedup) of the fastest variant within the MiniLM quality bar of each
+    comparator experiment, and each non-INT8 variant of the quantization experiment (ONNX
+    Runtime FP32, BF16); INT8 variants of other experiments (OpenVINO's) are INT8, not rivals."""
+    from benchmarks import workloads
+
+    minilm = workloads.get("minilm")
+    found = []
+    for exp in ("quantization/minilm", *Q1_COMPARATORS):
+        result = results.get(exp)
+        if result is None:
+            continue
+        baseline = result.config["baseline"]
+        rows = []
+        for name, record in result.variants.items():
+            if name == baseline or "int8" in name or not record.get("quality"):
+                continue
+            if not minilm.meets_bar(record["quality"], quality(result, baseline)):
+                continue
+            try:
+                rows.append((exp, name, speedup(result, name, **Q1_POINT)))
+            except KeyError:  # not measured at the reference point
+                continue
+        if exp == "quantization/minilm":
+            found += rows
+        elif rows:
+            found.append(max(rows, key=lambda r: r[2]))
+    return found
+
+
+def _minilm_check(results: dict) -> tuple[bool, bool, str, str]:
     """Conditions (1) and (2) of the rule, with the evidence in both languages."""
+    result = results["quantization/minilm"]
     rows = []
     for name in INT8_VARIANTS:
         if name in result.variants:
@@ -749,13 +815,17 @@ def _minilm_check(result) -> tuple[bool, bool, str, str]:
         f"`{n}` {f:.2f}×(余弦 {q['cosine_mean']:.4f},top-1 {q['nn_top1_agreement']:.1%})"
         for n, f, q, _ in rows
     )
-    others = [(n, speedup(result, n, **Q1_POINT)) for n in OTHER_CANDIDATES if n in result.variants]
-    others_en = ", ".join(f"`{n}` {f:.2f}×" for n, f in others)
+    others = [(f"{exp}:{n}", f) for exp, n, f in _comparators(results)]
+    others_en = ", ".join(f"`{n}` {f:.2f}×" for n, f in others) or "none within the bar"
+    others_zh = ", ".join(f"`{n}` {f:.2f}×" for n, f in others) or "无达到门槛者"
     en = (
         f"MiniLM, batch 1 × 128 tokens, over PyTorch eager FP32: {fidelity}; "
-        f"the non-INT8 candidates: {others_en}"
+        f"the best non-INT8 variant within the quality bar of each other technique: {others_en}"
     )
-    zh = f"MiniLM,批大小 1 × 128 个词元,相对 PyTorch eager FP32:{fidelity_zh};非 INT8 候选:{others_en}"
+    zh = (
+        f"MiniLM,批大小 1 × 128 个词元,相对 PyTorch eager FP32:{fidelity_zh};"
+        f"其他各技术达到质量门槛的最快非 INT8 变体:{others_zh}"
+    )
     passing = [r for r in rows if r[3]]
     if not passing:
         return (
@@ -767,8 +837,12 @@ def _minilm_check(result) -> tuple[bool, bool, str, str]:
     name, factor, _, _ = max(passing, key=lambda r: r[1])
     fast = factor >= Q1_MIN_SPEEDUP
     largest = all(factor > f for _, f in others)
-    en += f"; fastest within the fidelity bar: `{name}` {factor:.2f}×"
-    zh += f";满足保真度门槛的最快变体:`{name}` {factor:.2f}×"
+    rival = max(others, key=lambda o: o[1], default=None)
+    en += f"; fastest INT8 within the fidelity bar: `{name}` {factor:.2f}×"
+    zh += f";满足保真度门槛的最快 INT8 变体:`{name}` {factor:.2f}×"
+    if rival is not None:
+        en += f", against the fastest other: `{rival[0]}` {rival[1]:.2f}×"
+        zh += f",其他技术中最快的:`{rival[0]}` {rival[1]:.2f}×"
     return fast, fast and largest, en, zh
 
 
@@ -791,9 +865,9 @@ def _digits_check(result) -> tuple[bool, str, str]:
 
 
 def judge_q1(results: dict) -> Finding:
-    minilm, digits = results["quantization/minilm"], results["quantization/digits-cnn"]
+    digits = results["quantization/digits-cnn"]
     try:
-        fast, largest, en, zh = _minilm_check(minilm)
+        fast, largest, en, zh = _minilm_check(results)
         digits_ok, d_en, d_zh = _digits_check(digits)
     except KeyError:  # a point of the rule was not measured (a toy run)
         return Finding(
@@ -813,26 +887,31 @@ def judge_q1(results: dict) -> Finding:
 VERDICTS = [
     Verdict(
         claim="Q1",
-        experiments=("quantization/minilm", "quantization/digits-cnn"),
+        experiments=("quantization/minilm", "quantization/digits-cnn", *Q1_COMPARATORS),
         rule=(
             "The project's own claim, not the article's: INT8 gives the largest CPU speedup of the measured "
             "techniques at a fidelity cost within the bar. It holds when all three hold: (1) on MiniLM at "
-            f"batch 1 × 128 tokens, the fastest INT8 variant with mean cosine ≥ {Q1_MIN_COSINE} and "
+            f"batch 1 × 128 tokens, the fastest INT8 variant (ONNX Runtime dynamic at its defaults or "
+            f"per-channel, ONNX Runtime static QDQ, PyTorch dynamic) with mean cosine ≥ {Q1_MIN_COSINE} and "
             f"nearest-neighbour top-1 agreement ≥ {Q1_MIN_TOP1:.0%} is at least {Q1_MIN_SPEEDUP}× faster "
             "than PyTorch eager FP32 (median paired speedup); (2) that variant is also faster than the "
-            "experiment's non-INT8 candidates (ONNX Runtime FP32, PyTorch BF16) at that point; (3) on the "
-            f"digits CNN some INT8 variant loses at most {Q1_MAX_ACCURACY_DROP * 100:.0f} point of test "
-            "accuracy against FP32. Partly when (1) or (3) holds but not all three; does not hold when "
-            "neither (1) nor (3) holds."
+            "fastest variant within MiniLM's quality bar of every other technique measured at that point "
+            "(ONNX Runtime FP32 in its best measured configuration, inference engines, pruning, low-rank "
+            "factorisation, distillation, PyTorch BF16), each against the PyTorch eager baseline of its own "
+            "runs; (3) on the digits CNN some INT8 variant loses at most "
+            f"{Q1_MAX_ACCURACY_DROP * 100:.0f} point of test accuracy against FP32. Partly when (1) or (3) "
+            "holds but not all three; does not hold when neither (1) nor (3) holds."
         ),
         rule_zh=(
             "这是本项目自己的论断,不是原文的:在所测的技术中,INT8 在保真度门槛之内带来最大的 CPU 加速。"
-            f"三条同时满足才算成立:(1)MiniLM 在批大小 1 × 128 个词元时,平均余弦 ≥ {Q1_MIN_COSINE} 且"
-            f"最近邻 top-1 一致率 ≥ {Q1_MIN_TOP1:.0%} 的最快 INT8 变体,相对 PyTorch eager FP32 的加速比"
-            f"(成对测量的中位数)至少为 {Q1_MIN_SPEEDUP}×;(2)该变体在同一测量点上也快于本实验中的非 INT8 "
-            "候选(ONNX Runtime FP32、PyTorch BF16);(3)手写数字 CNN 上至少有一个 INT8 变体的测试准确率"
-            f"比 FP32 下降不超过 {Q1_MAX_ACCURACY_DROP * 100:.0f} 个百分点。满足(1)或(3)但未全部满足为"
-            "部分成立;(1)和(3)都不满足为不成立。"
+            "三条同时满足才算成立:(1)MiniLM 在批大小 1 × 128 个词元时,平均余弦 ≥ "
+            f"{Q1_MIN_COSINE} 且最近邻 top-1 一致率 ≥ {Q1_MIN_TOP1:.0%} 的最快 INT8 变体(ONNX Runtime "
+            "动态量化的默认设置或按通道缩放、ONNX Runtime 静态 QDQ、PyTorch 动态量化),相对 PyTorch eager "
+            f"FP32 的加速比(成对测量的中位数)至少为 {Q1_MIN_SPEEDUP}×;(2)该变体也快于在该测量点测过的"
+            "其他每一种技术达到 MiniLM 质量门槛的最快变体(最佳配置下的 ONNX Runtime FP32、推理引擎、剪枝、"
+            "低秩分解、蒸馏、PyTorch BF16),各自相对其同一轮测量中的 PyTorch eager 基线;(3)手写数字 "
+            f"CNN 上至少有一个 INT8 变体的测试准确率比 FP32 下降不超过 {Q1_MAX_ACCURACY_DROP * 100:.0f} "
+            "个百分点。满足(1)或(3)但未全部满足为部分成立;(1)和(3)都不满足为不成立。"
         ),
         judge=judge_q1,
     )

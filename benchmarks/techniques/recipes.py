@@ -70,10 +70,9 @@ def model_copy(workload: ModuleType, workdir: Path) -> Path:
 
 
 def _ort_kwargs(threads: int, file_name: str | None = None) -> dict[str, Any]:
-    import onnxruntime as ort
+    from benchmarks.engines import ort_session_options
 
-    session_options = ort.SessionOptions()  # ONNX Runtime's defaults, with the run's thread count
-    session_options.intra_op_num_threads = threads
+    session_options, _ = ort_session_options(threads, engine_defaults=True)  # with the run's thread count
     kwargs: dict[str, Any] = {"provider": "CPUExecutionProvider", "session_options": session_options}
     if file_name:
         kwargs["file_name"] = file_name
@@ -421,7 +420,7 @@ ORT_DEFAULTS = VariantSpec(
     "ONNX Runtime at its defaults (threads set)",
     "ONNX Runtime 默认设置(设定线程数)",
     "benchmarks.techniques.onnxruntime:build_ort_graph",
-    {"opt_level": "all", "role": PEER},
+    {"opt_level": "all", "export": "plain", "session": "defaults", "role": PEER},
     ORT_PACKAGES,
 )
 OPENVINO_DEFAULTS = VariantSpec(
