@@ -191,7 +191,7 @@ OPT_LEVELS = {
 
 # --8<-- [start:session]
 def ort_session_options(
-    threads: int, opt_level: str = "all", engine_defaults: bool = False
+    threads: int, opt_level: str = "all", engine_defaults: bool = False, spinning: bool = False
 ) -> tuple[Any, dict[str, Any]]:
     """The session options of every ONNX Runtime variant, and the record of what they set.
 
@@ -202,7 +202,8 @@ def ort_session_options(
     cores nobody else needs, and here workers take turns on the same cores, so a pool still
     spinning after its last call takes a core from the next one.
     ``engine_defaults``: ONNX Runtime's own defaults, only the thread count set (the same as
-    the PyTorch baseline's).
+    the PyTorch baseline's). ``spinning``: the tuned options with ONNX Runtime's default spin
+    policy, to measure what turning it off changes.
     """
     import os
 
@@ -225,13 +226,14 @@ def ort_session_options(
     options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, OPT_LEVELS[opt_level])
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    spin = "1" if spinning else "0"
+    options.add_session_config_entry("session.intra_op.allow_spinning", spin)
     return options, {
-        "session_options": "tuned",
+        "session_options": "tuned" if not spinning else "tuned, spinning",
         "graph_optimization_level": opt_level,
         "intra_op_threads": threads,
         "inter_op_threads": 1,
-        "allow_spinning": "0",
+        "allow_spinning": spin,
         **cores,
     }
 

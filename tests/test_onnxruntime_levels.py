@@ -45,6 +45,14 @@ def test_levels_run_and_record_their_graphs(levels_results, name):
         assert set(entry["variants"]) == {"pytorch-eager", *onnx_variants}
 
 
+def test_spin_policy_is_measured_both_ways(levels_results):
+    variants = levels_results["onnxruntime-levels/minilm"].variants
+    assert variants["ort-all"]["info"]["allow_spinning"] == "0"
+    assert variants["ort-all-spinning"]["info"]["allow_spinning"] == "1"
+    # spinning changes when idle threads sleep, not the numbers
+    assert variants["ort-all-spinning"]["quality"] == variants["ort-all"]["quality"]
+
+
 def test_io_binding_variant_gives_the_same_outputs(levels_results):
     variants = levels_results["onnxruntime-levels/digits-cnn"].variants
     assert variants["ort-all-io-binding"]["info"]["io_binding"] is True

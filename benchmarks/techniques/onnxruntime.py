@@ -89,6 +89,15 @@ ORT_TRANSFORMER = VariantSpec(
     {"opt_level": "all", "transformer": {"model_type": "bert", "num_heads": 12, "hidden_size": 384}},
     ORT_PACKAGES,
 )
+# The tuned session with ONNX Runtime's default spin policy: what turning spinning off changes.
+ORT_SPINNING = VariantSpec(
+    "ort-all-spinning",
+    "ONNX Runtime FP32, all, idle threads spinning (ONNX Runtime's default policy)",
+    "ONNX Runtime FP32,all,空闲线程自旋(ONNX Runtime 默认策略)",
+    ORT_BUILDER,
+    {"opt_level": "all", "spinning": True},
+    ORT_PACKAGES,
+)
 ORT_IO_BINDING = VariantSpec(
     "ort-all-io-binding",
     "ONNX Runtime FP32, all, IO binding (pre-bound input and output)",
@@ -132,7 +141,7 @@ EXPERIMENTS = [
         name="onnxruntime-levels/minilm",
         technique="onnxruntime",
         workload="minilm",
-        variants=(PYTORCH_EAGER, *ORT_LEVELS, ORT_TRANSFORMER),
+        variants=(PYTORCH_EAGER, *ORT_LEVELS, ORT_TRANSFORMER, ORT_SPINNING),
         grids={
             "toy": _grid((1,), (16,)),
             "default": _grid((1,), (128,)),
@@ -310,7 +319,10 @@ def build_ort_graph(workload: ModuleType, options: dict, threads: int, workdir: 
     # The options every ONNX Runtime variant gets, from one place (engines.ort_session_options);
     # "defaults": ONNX Runtime's own, with only the thread count set.
     session_options, settings = ort_session_options(
-        threads, level, engine_defaults=options.get("session") == "defaults"
+        threads,
+        level,
+        engine_defaults=options.get("session") == "defaults",
+        spinning=bool(options.get("spinning")),
     )
     start = time.perf_counter()
     session = ort_session(path, session_options)
