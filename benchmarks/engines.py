@@ -341,11 +341,11 @@ def choose_export(model: Any, workload: ModuleType, folder: Path, stem: str, thr
         best = max(speed, key=speed.get)
         if speed[best] >= EXPORT_MARGIN:
             chosen = best
-            reason = f"exact, and {speed[best]:.2f}× faster than {first} (threshold {EXPORT_MARGIN}×)"
+            reason = f"exact, at {speed[best]:.2f}× the speed of {first} (threshold {EXPORT_MARGIN}×)"
         else:
             reason = (
-                f"exact, and no other exact export was {EXPORT_MARGIN}× faster "
-                f"(best: {best} at {speed[best]:.2f}×)"
+                f"the first exact export; no other reached {EXPORT_MARGIN}× its speed "
+                f"(closest: {best} at {speed[best]:.2f}×)"
             )
     lost = [n for n, c in candidates.items() if not c["exact"]]
     if lost:
