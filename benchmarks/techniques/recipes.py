@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from benchmarks.experiments import Experiment, VariantSpec
-from benchmarks.harness import PairedSpeedup
+from benchmarks.harness import PairedSpeedup, interval_label
 from benchmarks.results import ExperimentResult
 from benchmarks.techniques.inference_engines import LITERT, OPENVINO_INT8, _runtime_precisions
 from benchmarks.techniques.onnxruntime import ORT_PACKAGES, PYTORCH_EAGER
@@ -684,7 +684,7 @@ TEXT = {
         "no_peer": "**No peer meets the quality bar in this build.**",
         "ratio": (
             "**Recipe over fastest peer: {median:.2f}× [{low:.2f}, {high:.2f}]** (median of {rounds} paired "
-            "rounds, 95% bootstrap interval)."
+            "rounds, {level} order-statistic interval)."
         ),
         "target": " Target {target:.2f}×: **{outcome}**.",
         "met": "met",
@@ -723,7 +723,7 @@ TEXT = {
         "no_peer": "**本次构建中没有对照达到质量门槛。**",
         "ratio": (
             "**配方相对最快对照:{median:.2f} 倍 [{low:.2f}, {high:.2f}]**({rounds} 组成对轮次的中位数,"
-            "95% 自助法区间)。"
+            "{level} 顺序统计量区间)。"
         ),
         "target": "目标 {target:.2f} 倍:**{outcome}**。",
         "met": "达到",
@@ -799,7 +799,11 @@ def summary_lines(result: ExperimentResult, lang: str, peak: dict[str, float]) -
     target = TARGETS.get(result.config["workload"])
     if ratio:
         line = text["ratio"].format(
-            median=ratio.median, low=ratio.ci_low, high=ratio.ci_high, rounds=ratio.rounds
+            median=ratio.median,
+            low=ratio.ci_low,
+            high=ratio.ci_high,
+            rounds=ratio.rounds,
+            level=interval_label(ratio.confidence),
         )
         if target:
             outcome = text["met"] if ratio.median >= target else text["not_met"]
