@@ -292,7 +292,18 @@ TEXT: dict[str, dict[str, str]] = {
 # Markers that render a word or a figure inside a sentence (or a table cell), not a block.
 INLINE_KINDS = ("figure", "direction", "card")
 # Machine-card fields a page may name inline (``bench:card FIELD``, or ``bench:card package:NAME``).
-CARD_FIELDS = ("cpu", "arch", "isa", "logical_cores", "usable_cores", "memory_gib", "os", "python")
+CARD_FIELDS = (
+    "cpu",
+    "arch",
+    "isa",
+    "logical_cores",
+    "usable_cores",
+    "physical_cores",
+    "usable_physical_cores",
+    "memory_gib",
+    "os",
+    "python",
+)
 
 
 class MarkerError(ValueError):

@@ -33,6 +33,8 @@ REVERSED_CARD = {
     "isa": ["NEON", "SVE"],
     "logical_cores": 6,
     "usable_cores": 6,
+    "physical_cores": 6,
+    "usable_physical_cores": 6,
     "memory_gib": 61.0,
     "os": "Linux 9.9.9-counterfactual",
     "python": "3.11.99",
