@@ -14,7 +14,7 @@ BIN = Path(sys.executable).parent
 
 
 def run_cli(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 900
+    *args: str, env: dict[str, str] | None = None, timeout: float = 1800
 ) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "benchmarks", *args],
@@ -77,7 +77,7 @@ def build_site(
         },
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,
     )
 
 
