@@ -378,6 +378,19 @@ def _point_label(params: dict[str, int], lang: str) -> str:
 HEADLINE_METRICS = ("accuracy", "cosine_mean", "nn_top1_agreement", "top1_agreement")
 
 
+def _point_spec(kind: str, spec: str | None, shape: str) -> tuple[list[str], dict[str, int]]:
+    """``A:B[:C]@key=value,...`` split into its ``shape``'s parts and the point's parameters."""
+    try:
+        target, _, where = (spec or "").partition("@")
+        parts = target.split(":")
+        params = {k: int(v) for k, v in (kv.split("=") for kv in where.split(",") if kv)}
+    except ValueError:
+        parts = []
+    if len(parts) != shape.count(":") + 1:
+        raise MarkerError(f"bench:{kind} {spec!r}: expected {shape}[@key=value,...]")
+    return parts, params
+
+
 def _metric(key: str, value: float) -> str:
     if key.startswith("cosine"):
         return f"{value:.6f}"
@@ -1069,12 +1082,7 @@ class Renderer:
 
     def figure(self, spec: str | None, lang: str) -> str:
         """One number inline: ``EXP:VARIANT:METRIC`` or ``EXP:VARIANT:METRIC@batch=1,seq_len=128``."""
-        try:
-            target, _, where = (spec or "").partition("@")
-            exp, variant, metric = target.split(":")
-            params = {k: int(v) for k, v in (kv.split("=") for kv in where.split(",") if kv)}
-        except ValueError:
-            raise MarkerError(f"bench:figure {spec!r}: expected EXP:VARIANT:METRIC[@key=value,...]") from None
+        (exp, variant, metric), params = _point_spec("figure", spec, "EXP:VARIANT:METRIC")
         result, _ = self._load(exp, lang)
         if result is None:
             return _t(lang, "figure_missing")
@@ -1126,12 +1134,7 @@ class Renderer:
         "faster" when the whole interval lies above 1×, "slower" when it lies below, and a
         phrase that says neither otherwise, so a sentence never types the outcome by hand.
         """
-        try:
-            target, _, where = (spec or "").partition("@")
-            exp, variant = target.split(":")
-            params = {k: int(v) for k, v in (kv.split("=") for kv in where.split(",") if kv)}
-        except ValueError:
-            raise MarkerError(f"bench:direction {spec!r}: expected EXP:VARIANT[@key=value,...]") from None
+        (exp, variant), params = _point_spec("direction", spec, "EXP:VARIANT")
         result, _ = self._load(exp, lang)
         if result is None:
             return _t(lang, "figure_missing")
