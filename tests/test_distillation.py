@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -11,6 +13,7 @@ from benchmarks.results import ExperimentResult
 from benchmarks.techniques import distillation
 from benchmarks.verdicts import OUTCOMES
 from benchmarks.workloads import digits_cnn, minilm, minilm_corpus
+from tests import synthetic
 from tests.conftest import load_results
 
 
@@ -161,45 +164,24 @@ def _fake(
         name: {"quality": metrics(q), "info": {"params_fraction": 0.2, "distil_cached": False}}
         for name, q in ((student, student_q), (control, control_q), (teacher, teacher_q))
     }
-    speedups = {student: fast, control: fast, teacher: 1.0}
-    return ExperimentResult(
-        experiment=exp,
-        status="ok",
-        profile="toy",
-        config={"workload": workload, "baseline": teacher},
-        machine={},
-        cache_key="x",
-        one_time_costs={student: {"train_s": 2.0}},
-        variants=variants,
-        points=[
-            {"params": {"batch": 1}, "variants": {n: {"speedup": {"median": 1.0}} for n in speedups}},
-            {"params": params, "variants": {n: {"speedup": {"median": s}} for n, s in speedups.items()}},
-        ],
+    found = synthetic.result(
+        exp,
+        workload,
+        variants,
+        [({"batch": 1}, {student: 1.0, control: 1.0}), (params, {student: fast, control: fast})],
+        baseline=teacher,
     )
+    return dataclasses.replace(found, one_time_costs={student: {"train_s": 2.0}})
 
 
 def _fake_other(exp: str, workload: str, quality_q: float, teacher_q: float, fast: float) -> ExperimentResult:
     """A pruning or low-rank result with one compressed variant, at the distillation fakes' points."""
     metric = "accuracy" if workload == "digits-cnn" else "cosine_mean"
-    speedups = {"pytorch-eager": 1.0, "compressed": fast}
-    return ExperimentResult(
-        experiment=exp,
-        status="ok",
-        profile="toy",
-        config={"workload": workload, "baseline": "pytorch-eager"},
-        machine={},
-        cache_key="x",
-        variants={
-            "pytorch-eager": {"quality": {metric: teacher_q}},
-            "compressed": {"quality": {metric: quality_q}},
-        },
-        points=[
-            {
-                "params": {"batch": 8},
-                "variants": {n: {"speedup": {"median": s}} for n, s in speedups.items()},
-            },
-        ],
-    )
+    variants = {
+        "pytorch-eager": {"quality": {metric: teacher_q}},
+        "compressed": {"quality": {metric: quality_q}},
+    }
+    return synthetic.result(exp, workload, variants, [({"batch": 8}, {"compressed": fast})])
 
 
 def _t5_results(digits, minilm_, other_fast: float = 3.0) -> dict[str, ExperimentResult]:
