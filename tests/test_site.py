@@ -25,7 +25,9 @@ def test_both_languages_built(built_site, page):
 
 def test_pages_render_results_and_load_plotly_from_the_site(built_site):
     page = (built_site / "onnxruntime.html").read_text()
-    assert "Plotly.newPlot" in page and "not measured" not in page.lower()
+    # Every result the page shows was written (an inline figure may still name a point that the
+    # default profile measures and the toy profile does not: it says so in its sentence).
+    assert "Plotly.newPlot" in page and "Not measured in this build" not in page
     assert re.search(r'<script src="[./]*assets/javascripts/plotly\.min\.js"', page)
     assert (built_site / "assets/javascripts/plotly.min.js").stat().st_size > 1_000_000
     assert "ONNX Runtime FP32" in page and "PyTorch eager FP32" in page
