@@ -37,7 +37,15 @@ from benchmarks.harness import LatencyStats, MeasureSettings, PairedSpeedup, mea
 from benchmarks.machine import machine_card
 from benchmarks.results import ExperimentResult
 
-PAUSE_BETWEEN_ROUNDS_S = 0.01  # lets the previous worker's spinning threads go idle
+PAUSE_BETWEEN_ROUNDS_S = 0.01  # at least this between rounds, where a worker's CPU time cannot be read
+# After its round, a worker's thread pools may keep spinning (ONNX Runtime with its default
+# allow_spinning, OpenMP, XNNPACK): on a 2-core machine the next worker's round would pay for
+# it. Its threads' CPU time is read until it stops growing, up to IDLE_CAP_S.
+# The kernel adds a running thread's time at scheduler ticks (up to 4 ms apart), so a window
+# must span a few ticks to see a spinning thread at all.
+IDLE_WINDOW_S = 0.01
+IDLE_BUSY_NS = 1_000_000  # CPU time in one window below which the worker counts as idle
+IDLE_CAP_S = 0.5
 # A point whose per-round medians vary more than this (their coefficient of
 # variation) is measured again once; if it stays above, the page flags it as noisy.
 # Per-call CV is reported too, but heavy tails of sub-millisecond calls make it a
@@ -459,6 +467,40 @@ def _skip_reason(exp: Experiment) -> str | None:
     return _import_builder(exp.requires)()
 
 
+def _cpu_ns(pid: int) -> int | None:
+    """CPU time of all of a process's threads so far (Linux schedstat), or None where unreadable."""
+    total, seen = 0, False
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return None
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as fh:
+                total += int(fh.read().split()[0])
+                seen = True
+        except (OSError, ValueError, IndexError):
+            continue  # a thread that ended meanwhile
+    return total if seen else None
+
+
+def wait_until_idle(pid: int) -> float | None:
+    """Wait until a worker's threads stop using the CPU; the seconds waited, or None when its CPU
+    time cannot be read (then a fixed pause stands in) or it was still busy at the cap."""
+    start = time.monotonic()
+    before = _cpu_ns(pid)
+    if before is None:
+        time.sleep(PAUSE_BETWEEN_ROUNDS_S)
+        return None
+    while time.monotonic() - start < IDLE_CAP_S:
+        time.sleep(IDLE_WINDOW_S)
+        now = _cpu_ns(pid)
+        if now is None or now - before < IDLE_BUSY_NS:
+            return time.monotonic() - start
+        before = now
+    return None
+
+
 def _measure_point(
     workers: list[Worker], n_rounds: int, deadline: float, timeout_s: float
 ) -> dict[str, list[list[float]]]:
@@ -474,7 +516,7 @@ def _measure_point(
             if time.monotonic() > deadline:
                 raise WorkerError(f"experiment ran past its {timeout_s:.0f} s limit (timeout)")
             rounds[worker.name].append(worker.request("round"))
-            time.sleep(PAUSE_BETWEEN_ROUNDS_S)
+            wait_until_idle(worker.process.pid)
     return rounds
 
 

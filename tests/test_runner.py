@@ -161,3 +161,25 @@ def test_training_length_scales_with_the_profile_and_never_reaches_zero(monkeypa
 
     monkeypatch.setenv(TRAINING_SCALE_ENV, scale)
     assert training_length(full) == expected
+
+
+def test_next_round_waits_until_the_previous_worker_stops_spinning():
+    import subprocess
+    import sys
+
+    from benchmarks.runner import IDLE_CAP_S, wait_until_idle
+
+    # Spins for 0.3 s (as a thread pool does after its last task), then sleeps; it says when
+    # it starts, so the check does not depend on how fast the interpreter starts.
+    spin = (
+        "import sys, time\nprint('spinning', flush=True)\nend = time.perf_counter() + 0.3\n"
+        "while time.perf_counter() < end: pass\ntime.sleep(30)"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", spin], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "spinning"
+        waited = wait_until_idle(proc.pid)
+        assert waited is not None and 0.1 < waited < IDLE_CAP_S
+        assert wait_until_idle(proc.pid) < 0.1  # idle now: the next round starts at once
+    finally:
+        proc.kill()
