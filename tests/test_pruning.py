@@ -144,7 +144,7 @@ def test_t3_judge_follows_its_rule(toy_pruning_results):
         for entry in digits:
             for row in entry["variants"].values():
                 if row.get("speedup"):
-                    row["speedup"].update(median=1.0, ci_low=0.9, ci_high=1.05)
+                    row["speedup"].update(median=0.9, ci_low=0.85, ci_high=0.95)
         return {
             **results,
             "pruning/minilm": dataclasses.replace(original, points=points, variants=variants),
@@ -157,6 +157,7 @@ def test_t3_judge_follows_its_rule(toy_pruning_results):
     assert "门槛 1.2×" in held.evidence_zh
     assert pruning.judge_t3(with_speed(1.25, 1.1, 1.4)).outcome == "inconclusive"
     assert pruning.judge_t3(with_speed(1.1, 1.05, 1.15)).outcome == "partly"
-    assert pruning.judge_t3(with_speed(1.0, 0.95, 1.1)).outcome == "does-not-hold"  # not clearly faster
-    # Fast but outside the quality bound decides nothing: digits alone (not faster) remains.
+    assert pruning.judge_t3(with_speed(1.0, 0.95, 1.1)).outcome == "inconclusive"  # not clearly faster
+    assert pruning.judge_t3(with_speed(0.95, 0.9, 0.98)).outcome == "does-not-hold"  # slower
+    # Fast but outside the quality bound decides nothing: digits alone (slower) remains.
     assert pruning.judge_t3(with_speed(2.0, 1.8, 2.2, cosine=0.5)).outcome == "does-not-hold"

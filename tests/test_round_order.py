@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import types
 
 from benchmarks import runner
 
@@ -10,6 +11,7 @@ from benchmarks import runner
 class _FakeWorker:
     def __init__(self, name: str, log: list[str]) -> None:
         self.name, self.log = name, log
+        self.process = types.SimpleNamespace(pid=0)
 
     def request(self, command: str, arg=None):
         assert command == "round"
@@ -18,7 +20,7 @@ class _FakeWorker:
 
 
 def test_each_round_starts_at_another_variant_and_stays_paired(monkeypatch):
-    monkeypatch.setattr(runner, "PAUSE_BETWEEN_ROUNDS_S", 0.0)
+    monkeypatch.setattr(runner, "wait_until_idle", lambda pid: 0.0)
     log: list[str] = []
     workers = [_FakeWorker(n, log) for n in "ABC"]
     rounds = runner._measure_point(workers, 4, time.monotonic() + 60, 60)

@@ -545,11 +545,13 @@ def judge_t3(results: dict[str, Any]) -> Finding:
     else:
         entry, where, where_zh = best
         side, faster = side_of(entry, MIN_SPEEDUP), side_of(entry, 1.0)
+        # Whenever the interval straddles a threshold of the rule, the measurement cannot say
+        # which side the claim falls on.
         outcome = (
             "holds"
             if side == "above"
             else "inconclusive"
-            if side == "straddles"
+            if "straddles" in (side, faster)
             else "partly"
             if faster == "above"
             else "does-not-hold"
@@ -569,9 +571,9 @@ VERDICTS = [
             f"quality bound (digits-cnn: test accuracy at most {MAX_ACCURACY_DROP * 100:.0f} percentage "
             f"point below eager; MiniLM: mean cosine to eager at least {MIN_COSINE}) and with fewer "
             f"non-zero parameters or FLOPs. Holds if its interval lies at or above {MIN_SPEEDUP}×; "
-            "inconclusive if the interval straddles it; partly if it lies below but above 1× (faster, "
-            "not by as much); does not hold if it is not clearly faster than eager, or if no structured "
-            "variant stays within the bound. Fewer parameters alone decide nothing: every pruned model has "
+            "partly if it lies below that but above 1× (faster, not by as much); does not hold if it lies "
+            "below 1×, or if no structured variant stays within the bound; inconclusive if the interval "
+            f"straddles {MIN_SPEEDUP}× or 1×. Fewer parameters alone decide nothing: every pruned model has "
             "them. ResNet-50 (random weights) and unstructured variants are reported but do not decide; "
             "the evidence states the unstructured speedup."
         ),
@@ -580,9 +582,10 @@ VERDICTS = [
             f"(digits-cnn:测试准确率比 eager 低不超过 {MAX_ACCURACY_DROP * 100:.0f} 个百分点;"
             f"MiniLM:与 eager 的平均余弦相似度至少 {MIN_COSINE})且非零参数或 FLOPs 更少的结构化变体"
             "(删除整个通道或神经元)中,取批大小 1 时相对 PyTorch eager 成对加速比中位数最高的一个。"
-            f"若其区间不低于 {MIN_SPEEDUP}×,则成立;区间跨过 {MIN_SPEEDUP}× 则在本机上无法判定;"
-            "区间低于它但高于 1×(更快,但幅度不够)则部分成立;若不能明确快于 eager,"
-            "或没有结构化变体满足质量界限,则不成立。仅仅参数变少不能决定结论:每个修剪后的模型都是如此。"
+            f"若其区间不低于 {MIN_SPEEDUP}×,则成立;区间低于它但高于 1×(更快,但幅度不够)则部分成立;"
+            "区间低于 1×,或没有结构化变体满足质量界限,则不成立;"
+            f"区间跨过 {MIN_SPEEDUP}× 或 1× 则在本机上无法判定。"
+            "仅仅参数变少不能决定结论:每个修剪后的模型都是如此。"
             "ResNet-50(随机权重)和非结构化变体只作报告、不参与判定;证据中给出非结构化修剪的加速比。"
         ),
         judge=judge_t3,
