@@ -340,8 +340,13 @@ def find_typed_directions(original: Path, reversed_: Path) -> dict[str, list[str
 def test_verdicts_change_when_the_results_reverse(built_site, reversed_site):
     original, reversed_ = verdict_outcomes(built_site), verdict_outcomes(reversed_site)
     assert set(original) >= set(MUST_FLIP), original
-    unchanged = [c for c in MUST_FLIP if original[c] == reversed_[c] and "inconclusive" not in original[c]]
-    assert not unchanged, {c: original[c] for c in unchanged}
+    # "partly" can be its own mirror image (some points above the bar, some below, on both
+    # sides of the reversal), and "inconclusive" stays so: only the other outcomes must flip,
+    # and most claims must.
+    unchanged = [c for c in MUST_FLIP if original[c] == reversed_[c]]
+    stuck = [c for c in unchanged if not any(w in original[c] for w in ("inconclusive", "partly"))]
+    assert not stuck, {c: original[c] for c in stuck}
+    assert len(unchanged) <= len(MUST_FLIP) // 2, {c: original[c] for c in unchanged}
     assert verdict_outcomes(built_site / "zh") != verdict_outcomes(reversed_site / "zh")
 
 
