@@ -301,7 +301,9 @@ def verdict_outcomes(site: Path) -> dict[str, str]:
 # Claims whose rule reads the speeds, qualities or FLOPs ratios that the synthetic set
 # reverses: each must come out differently, unless it is inconclusive both times. (C9 reads
 # training curves, C12 hit rates, T5 topic scores, T2 a run that needs a GPU: not reversed.)
-MUST_FLIP = ("T1", "T3", "T4", "Q1", "C1", "C2", "C5", "C10", "C11")
+# T3 is left out: at toy size no structured variant may stay within its own 1-point bound in
+# either build (the mirrored quality does not cross that bound), so it reads "does not hold" twice.
+MUST_FLIP = ("T1", "T4", "Q1", "C1", "C2", "C5", "C10", "C11")
 
 
 def test_reversed_results_are_valid_and_reversed(toy_results, reversed_results):
