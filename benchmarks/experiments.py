@@ -57,18 +57,30 @@ PROFILES: dict[str, Profile] = {
         timeout_s=300,
         training_scale=0.1,
     ),
-    # What `make site` runs on a 2-core machine, against a 10-minute budget: about 200
-    # (variant, point) pairs, so short rounds; four paired rounds still give each
-    # speedup its interval (`full` has six). A round ends at 0.05 s or 3 calls,
-    # whichever is later: calls of 100 ms and more (MiniLM at batch 8, ResNet-50)
-    # took a third of the timing at five calls.
+    # What `make site` runs on a 2-core machine: about 200 (variant, point) pairs; four
+    # paired rounds give each speedup its interval (`full` has six). At a workload's
+    # reference point, the one verdicts and recipes read, a round lasts 0.5 s of calls:
+    # rounds of 0.05 s held about 3 MiniLM calls, and the first calls after another
+    # worker weighed so much that a peer measured 45% slower than the same engine
+    # timed plainly. Every round starts with 0.05 s of untimed calls for the same
+    # reason. Elsewhere a round ends at 0.05 s or 3 calls, whichever is later. A round
+    # keeps at most 4,000 calls (the raw latencies are stored).
     # A noisy point is flagged, not measured again: on a shared 2-core machine most
     # repeats stayed noisy and cost a quarter of the run.
     # The MiniLM distillations (pruning, low-rank, the 3-layer student) run half their
     # steps or epochs, as the budget asks ("short fine-tuning"); `full` runs them whole.
     "default": Profile(
         "default",
-        MeasureSettings(warmup_iters=2, warmup_s=0.05, min_iters=3, min_s=0.05, rounds=4),
+        MeasureSettings(
+            warmup_iters=2,
+            warmup_s=0.05,
+            min_iters=3,
+            min_s=0.05,
+            max_iters=4000,
+            rounds=4,
+            round_warmup_s=0.05,
+            reference_min_s=0.5,
+        ),
         eval_limit=None,
         timeout_s=900,
         noise_repeats=0,
@@ -81,7 +93,16 @@ PROFILES: dict[str, Profile] = {
     # tokens) end a round by count, short ones by duration.
     "full": Profile(
         "full",
-        MeasureSettings(warmup_iters=3, warmup_s=0.3, min_iters=3, min_s=0.3, rounds=6),
+        MeasureSettings(
+            warmup_iters=3,
+            warmup_s=0.3,
+            min_iters=3,
+            min_s=0.3,
+            max_iters=5000,
+            rounds=6,
+            round_warmup_s=0.1,
+            reference_min_s=1.0,
+        ),
         eval_limit=None,
         timeout_s=2400,
         noise_repeats=0,

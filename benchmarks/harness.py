@@ -29,10 +29,20 @@ class MeasureSettings:
     min_s: float = field(default=0.3, metadata={"help": "timed seconds per round, at least"})
     max_iters: int = field(default=10_000, metadata={"help": "cap per round, for very fast calls"})
     rounds: int = field(default=5, metadata={"help": "interleaved rounds per variant"})
+    round_warmup_s: float = field(
+        default=0.0,
+        metadata={"help": "untimed seconds of calls starting every round (at least one call when > 0)"},
+    )
+    reference_min_s: float | None = field(
+        default=None,
+        metadata={"help": "timed seconds per round at a workload's reference point; None: min_s"},
+    )
 
     def __post_init__(self) -> None:
-        if self.warmup_iters < 0 or self.warmup_s < 0:
+        if self.warmup_iters < 0 or self.warmup_s < 0 or self.round_warmup_s < 0:
             raise ValueError("warm-up must be non-negative")
+        if self.reference_min_s is not None and self.reference_min_s < self.min_s:
+            raise ValueError("reference rounds must be at least as long as the others")
         if self.min_iters < 1 or self.min_s < 0 or self.max_iters < self.min_iters:
             raise ValueError("need 1 <= min_iters <= max_iters and min_s >= 0")
         if self.rounds < 1:
@@ -49,15 +59,29 @@ def warm_up(fn: Callable[[], object], settings: MeasureSettings) -> int:
     return n
 
 
-def measure_round(fn: Callable[[], object], settings: MeasureSettings) -> list[float]:
+def measure_round(
+    fn: Callable[[], object], settings: MeasureSettings, reference: bool = False
+) -> list[float]:
     """Time single calls of ``fn`` until the minimum count and duration are both reached.
+
+    A round first calls ``fn`` untimed for ``round_warmup_s``: rounds interleave
+    variants, so the first calls of a round follow another worker's and meet cold
+    caches and sleeping threads, which no user's steady stream of calls meets. At a
+    workload's reference point (``reference``), the one that verdicts and recipes
+    read, a round lasts ``reference_min_s``: seconds of calls, not a handful.
 
     Returns the raw per-call latencies in milliseconds.
     """
+    if settings.round_warmup_s > 0:
+        start = time.perf_counter()
+        fn()
+        while time.perf_counter() - start < settings.round_warmup_s:
+            fn()
+    min_s = settings.reference_min_s if reference and settings.reference_min_s is not None else settings.min_s
     samples: list[float] = []
     start = time.perf_counter()
     while len(samples) < settings.max_iters and (
-        len(samples) < settings.min_iters or time.perf_counter() - start < settings.min_s
+        len(samples) < settings.min_iters or time.perf_counter() - start < min_s
     ):
         t0 = time.perf_counter_ns()
         fn()

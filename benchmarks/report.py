@@ -56,9 +56,16 @@ TEXT: dict[str, dict[str, str]] = {
         "in more than one experiment, so it cannot say how well it agrees with itself.",
         "consistency_lead": "This build timed {n} configurations in more than one experiment. Their p50 "
         "differed across experiments by a median of **{median:.1%}** (slowest over fastest, minus one); "
-        "the largest spread, {worst:.1%}, is {label} on {workload} at {point}. A difference between two "
-        "figures smaller than the median spread is within what this build cannot resolve.",
+        "the largest spread, {worst:.1%}, is {label} on {workload} at {point}. These p50s were taken "
+        "minutes apart, so the spread also holds how the machine's speed drifted meanwhile.",
+        "consistency_speedups": "The paired speedups over PyTorch eager FP32, each timed in the same rounds "
+        "as its baseline, differed across experiments by a median of **{median:.1%}** ({n} configurations; "
+        "largest {worst:.1%}, {label} on {workload} at {point}). Verdicts compare such speedups, so a "
+        "difference between two of them smaller than this median is within what this build cannot resolve.",
+        "consistency_no_speedups": "No configuration has a paired speedup in two experiments, so the p50 "
+        "spread above is also the resolution verdicts are read against.",
         "p50_by_experiment": "p50 (ms) in each experiment",
+        "speedup_by_experiment": "speedup over eager in each experiment",
         "spread": "spread",
         "candidates": "candidates",
         "candidates_n": "{within} within the bar, of {total}",
@@ -135,11 +142,28 @@ TEXT: dict[str, dict[str, str]] = {
         "downloads_body": "Every figure above comes from these files, written by this build:",
         "tradeoff_x": "p50 latency at {point} (ms, log scale)",
         "figure_missing": "(not measured in this build)",
+        "gap_step": "step",
+        "gap_compared": "compared (variant / variant)",
+        "gap_factor": "speed factor",
+        "gap_total": "ONNX Runtime, all graph optimisations, over PyTorch eager",
+        "gap_kernels": "kernels and runtime, no graph optimisation (ONNX Runtime's MLAS and executor against "
+        "PyTorch's maths libraries, op by op)",
+        "gap_fusions": "graph optimisations (fusions, constant folding, layouts)",
+        "gap_export": "the export kept over the other exporter (the short timing that chose it; no interval)",
+        "gap_tuning": "this site's tuning (export kept, tuned session) over ONNX Runtime's defaults on the "
+        "default export",
+        "gap_largest": "At {point}, the largest of the first three factors on this machine is **{step}**: "
+        "{factor} ({direction}).",
+        "gap_none": "The experiments that split this difference (`onnxruntime-levels/{w}`, "
+        "`onnxruntime/{w}`) have no results in this build.",
         "figure_missing_point": "(not measured at {point} in this build's {profile} profile)",
         "warmup_iters": "warm-up calls (at least)",
         "warmup_s": "warm-up time (s, at least)",
         "min_iters": "calls per round (at least)",
         "min_s": "round duration (s, at least)",
+        "reference_min_s": "round duration at the reference point (s, at least)",
+        "round_warmup_s": "untimed calls at the start of each round (s)",
+        "max_iters": "calls per round (at most)",
         "rounds": "paired rounds per point",
         "eval_limit": "evaluation examples",
         "noise_repeats": "repeats of a noisy point",
@@ -189,8 +213,15 @@ TEXT: dict[str, dict[str, str]] = {
         "consistency_lead": "本次构建在多个实验中测量了 {n} 个相同配置。"
         "它们的 p50 在各实验之间的差异中位数为 **{median:.1%}**(最慢除以最快再减一);"
         "差异最大的是{label}在 {workload}、{point} 上,为 {worst:.1%}。"
-        "两个数字的差距若小于这个中位数,本次构建就无法分辨。",
+        "这些 p50 相隔数分钟测得,所以差异里也包含了这段时间机器速度的漂移。",
+        "consistency_speedups": "相对 PyTorch eager FP32 的成对加速比(每个都与其基线在同样的轮次中计时)"
+        "在各实验之间的差异中位数为 **{median:.1%}**(共 {n} 个配置;最大为 {worst:.1%},"
+        "是{label}在 {workload}、{point} 上)。判定比较的正是这类加速比,"
+        "两个加速比的差距若小于这个中位数,本次构建就无法分辨。",
+        "consistency_no_speedups": "没有哪个配置在两个实验中都有成对加速比,"
+        "因此判定也以上面的 p50 差异作为分辨率。",
         "p50_by_experiment": "各实验中的 p50(毫秒)",
+        "speedup_by_experiment": "各实验中相对 eager 的加速比",
         "spread": "差异",
         "candidates": "候选数",
         "candidates_n": "共 {total} 个,其中 {within} 个满足门槛",
@@ -266,11 +297,24 @@ TEXT: dict[str, dict[str, str]] = {
         "downloads_body": "上文所有数据都来自本次构建写出的以下文件:",
         "tradeoff_x": "{point} 的 p50 延迟(毫秒,对数坐标)",
         "figure_missing": "(本次构建未测量)",
+        "gap_step": "环节",
+        "gap_compared": "比较(变体 / 变体)",
+        "gap_factor": "速度倍数",
+        "gap_total": "ONNX Runtime(全部图优化)相对 PyTorch eager",
+        "gap_kernels": "内核与运行时,不做图优化(ONNX Runtime 的 MLAS 与执行器对 PyTorch 的数学库,逐个算子)",
+        "gap_fusions": "图优化(算子融合、常量折叠、数据布局)",
+        "gap_export": "所选导出相对另一种导出器(选择导出时的短计时;无区间)",
+        "gap_tuning": "本站的调优(所选导出、调优会话)相对默认导出上的 ONNX Runtime 默认设置",
+        "gap_largest": "在 {point} 上,前三个因素中在本机影响最大的是**{step}**:{factor}({direction})。",
+        "gap_none": "拆分这一差距的实验(`onnxruntime-levels/{w}`、`onnxruntime/{w}`)在本次构建中没有结果。",
         "figure_missing_point": "(本次构建的 {profile} 配置未测量 {point})",
         "warmup_iters": "预热调用次数(至少)",
         "warmup_s": "预热时间(秒,至少)",
         "min_iters": "每轮调用次数(至少)",
         "min_s": "每轮时长(秒,至少)",
+        "reference_min_s": "参考点上的每轮时长(秒,至少)",
+        "round_warmup_s": "每轮开头不计时的调用(秒)",
+        "max_iters": "每轮调用次数(至多)",
         "rounds": "每个测量点的成对轮数",
         "eval_limit": "评估样本数",
         "noise_repeats": "噪声点的重测次数",
@@ -433,6 +477,7 @@ class Renderer:
             "durations": self.durations,
             "verdicts": self.verdicts,
             "consistency": self.consistency,
+            "ort-gap": self.ort_gap,
         }
         self.charts = 0
         self.used: set[str] = set()  # experiments a page shows: offered for download
@@ -960,31 +1005,95 @@ class Renderer:
         self.used.update(exp for r in repeats for exp in r.p50_ms)
         if not repeats:
             return _admonition("info", _t(lang, "no_repeats"), _t(lang, "no_repeats_body"))
-        spread = summary.build_spread(results)
         worst = repeats[0]
         lead = _t(lang, "consistency_lead").format(
             n=len(repeats),
-            median=spread,
+            median=summary.p50_spread(results),
             worst=worst.spread,
             label=worst.label_in(lang),
             workload=worst.workload,
             point=_point_label(worst.params, lang),
         )
+        paired = sorted((r for r in repeats if r.speedup_spread is not None), key=lambda r: -r.speedup_spread)
+        if paired:
+            lead += " " + _t(lang, "consistency_speedups").format(
+                n=len(paired),
+                median=summary.speedup_spread(results),
+                worst=paired[0].speedup_spread,
+                label=paired[0].label_in(lang),
+                workload=paired[0].workload,
+                point=_point_label(paired[0].params, lang),
+            )
+        else:
+            lead += " " + _t(lang, "consistency_no_speedups")
+
+        def by_experiment(values: dict[str, float], unit: str) -> str:
+            ordered = sorted(values.items(), key=lambda kv: kv[1])
+            return "; ".join(f"`{exp}` {fmt(v)}{unit}" for exp, v in ordered) or "-"
+
         rows = [
             {
                 _t(lang, "variant"): f"{r.label_in(lang)} (`{r.variant}`)",
                 _t(lang, "workload"): r.workload,
                 _t(lang, "point"): _point_label(r.params, lang),
                 _t(lang, "threads"): r.threads if r.threads is not None else "-",
-                _t(lang, "p50_by_experiment"): "; ".join(
-                    f"`{exp}` {fmt(ms)}" for exp, ms in sorted(r.p50_ms.items(), key=lambda kv: kv[1])
-                ),
+                _t(lang, "p50_by_experiment"): by_experiment(r.p50_ms, ""),
                 _t(lang, "spread"): f"{r.spread:.1%}",
+                _t(lang, "speedup_by_experiment"): by_experiment(r.speedups, "×"),
+                _t(lang, "spread") + " ×": f"{r.speedup_spread:.1%}" if r.speedup_spread is not None else "-",
             }
             for r in repeats
         ]
         table = markdown_table(pd.DataFrame(rows))
         return f'{lead}\n\n<div class="bench-table" markdown>\n\n{table}\n\n</div>\n'
+
+    def ort_gap(self, workload: str | None, lang: str) -> str:
+        """ONNX Runtime's speed over PyTorch eager at the workload's reference point, split into
+        kernels, graph optimisations, export and tuning: is a difference the maths library or
+        the export?"""
+        from benchmarks import workloads
+        from benchmarks.harness import interval_label
+        from benchmarks.techniques import onnxruntime
+
+        if workload not in workloads.WORKLOADS:
+            raise MarkerError(f"unknown workload {workload!r}; known: {', '.join(workloads.WORKLOADS)}")
+        steps = onnxruntime.gap_steps(self._all_ok(), workload)
+        self.used.update(s.experiment for s in steps)
+        if not steps:
+            return _admonition("info", _t(lang, "not_measured"), _t(lang, "gap_none").format(w=workload))
+
+        def factor(step: Any) -> str:
+            if step.ci_low is None:
+                return f"{step.median:.2f}×"
+            level = interval_label(step.confidence)
+            return f"{step.median:.2f}× [{step.ci_low:.2f}, {step.ci_high:.2f}] ({level})"
+
+        rows = [
+            {
+                _t(lang, "gap_step"): _t(lang, f"gap_{s.key}"),
+                _t(lang, "gap_compared"): f"`{s.compared}` (`{s.experiment}`)",
+                _t(lang, "gap_factor"): factor(s),
+            }
+            for s in steps
+        ]
+        text = f'<div class="bench-table" markdown>\n\n{markdown_table(pd.DataFrame(rows))}\n\n</div>\n'
+        top = onnxruntime.largest_factor(steps)
+        if top is not None:
+            low = top.median if top.ci_low is None else top.ci_low
+            high = top.median if top.ci_high is None else top.ci_high
+            direction = _t(lang, "faster" if low > 1.0 else "slower" if high < 1.0 else "no_direction")
+            point = _point_label(onnxruntime.gap_point(self._all_ok(), workload), lang)
+            text += (
+                "\n"
+                + _t(lang, "gap_largest").format(
+                    point=point,
+                    step=_t(lang, f"gap_{top.key}").split(" (")[0].split("(")[0],
+                    factor=factor(top),
+                    direction=direction,
+                )
+                + "\n"
+            )
+        return text
 
     def tradeoff(self, workload: str | None, lang: str) -> str:
         """Speed against quality for every variant of every technique on one workload."""
@@ -1197,6 +1306,9 @@ class Renderer:
             "warmup_s",
             "min_iters",
             "min_s",
+            "reference_min_s",
+            "round_warmup_s",
+            "max_iters",
             "rounds",
             "eval_limit",
             "noise_repeats",
@@ -1208,6 +1320,8 @@ class Renderer:
                 value = (
                     getattr(prof.settings, key, None) if hasattr(prof.settings, key) else getattr(prof, key)
                 )
+                if key == "reference_min_s" and value is None:
+                    value = prof.settings.min_s  # no longer rounds there
                 row[f"`{name}`"] = _t(lang, "all") if value is None else str(value)
             rows.append(row)
         return markdown_table(pd.DataFrame(rows)) + "\n"

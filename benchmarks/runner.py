@@ -91,7 +91,7 @@ def _worker_main(conn: Connection, spec: dict[str, Any]) -> None:
                 conn.send(("ok", warm_up(call, settings)))
             elif command == "round":
                 assert call is not None, "round before point"
-                conn.send(("ok", measure_round(call, settings)))
+                conn.send(("ok", measure_round(call, settings, reference=bool(arg))))
             elif command == "eval":
                 outputs = [variant.predict(batch) for batch in workload.eval_batches(arg)]
                 conn.send(("ok", np.concatenate(outputs)))
@@ -276,6 +276,16 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def default_threads() -> int:
+    """Threads per worker: one per usable physical core, as PyTorch, ONNX Runtime and OpenVINO
+    each choose by default (SMT siblings share one core's execution units, so a second thread
+    on them mostly waits); the logical count where the kernel does not report the topology."""
+    from benchmarks.machine import physical_cores
+
+    cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    return (physical_cores(cpus) if cpus else None) or usable_cores()
+
+
 def _prepare_main(conn: Connection, name: str) -> None:
     """Train or verify a workload in a process of its own (training imports torch)."""
     try:
@@ -301,7 +311,7 @@ def run_experiment(
 ) -> ExperimentResult:
     """Run one experiment; any failure becomes a failed result, never an exception."""
     prof = get_profile(profile)
-    threads = exp.threads or usable_cores()
+    threads = exp.threads or default_threads()
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     result = ExperimentResult(
@@ -395,7 +405,9 @@ def run_experiment(
             for worker in workers:
                 worker.request("point", point)
             for attempt in range(1, prof.noise_repeats + 2):
-                rounds = _measure_point(workers, prof.settings.rounds, deadline, prof.timeout_s)
+                rounds = _measure_point(
+                    workers, prof.settings.rounds, deadline, prof.timeout_s, is_reference(exp.workload, point)
+                )
                 summary = _summarise_point(point, rounds, exp.baseline.name)
                 cvs = {name: row["round_cv"] for name, row in summary["variants"].items()}
                 noisy = sorted(name for name, cv in cvs.items() if cv > NOISY_CV)
@@ -501,8 +513,18 @@ def wait_until_idle(pid: int) -> float | None:
     return None
 
 
+def is_reference(workload: str, point: dict[str, int]) -> bool:
+    """Whether ``point`` is the workload's reference point (the one verdicts and recipes read):
+    it agrees with ``REFERENCE_POINT`` on every parameter that names; a point may add others
+    (ResNet-50's low-rank grid names its image size)."""
+    from benchmarks import workloads
+
+    reference = workloads.get(workload).REFERENCE_POINT
+    return all(point.get(k) == v for k, v in reference.items())
+
+
 def _measure_point(
-    workers: list[Worker], n_rounds: int, deadline: float, timeout_s: float
+    workers: list[Worker], n_rounds: int, deadline: float, timeout_s: float, reference: bool = False
 ) -> dict[str, list[list[float]]]:
     """Interleaved rounds, each variant once per round; round r starts at variant r
     (mod their number): A B C, B C A, C A B, ... No variant is always the one timed
@@ -515,7 +537,7 @@ def _measure_point(
         for worker in workers[start:] + workers[:start]:
             if time.monotonic() > deadline:
                 raise WorkerError(f"experiment ran past its {timeout_s:.0f} s limit (timeout)")
-            rounds[worker.name].append(worker.request("round"))
+            rounds[worker.name].append(worker.request("round", reference))
             wait_until_idle(worker.process.pid)
     return rounds
 

@@ -11,8 +11,11 @@ only beside the distilled one): see ``is_own_variant``.
 
 It also measures the build against itself (``consistency``): the same
 configuration timed in several experiments of one build should give the same
-p50; how far apart they land is the resolution below which a verdict cannot
-tell two figures apart (``within_build_spread``).
+p50, and the same paired speedup over the plain eager baseline that each of those
+experiments timed beside it. The p50s were taken minutes apart, so their spread
+holds the machine's drift as well; the speedups' spread does not, and it is the
+resolution below which a verdict, which compares speedups, cannot tell two
+figures apart (``within_build_spread``).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import functools
 import importlib
 import json
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -183,11 +186,21 @@ class Repeat:
     params: dict[str, int]
     threads: int | None
     p50_ms: dict[str, float]  # experiment -> p50
+    # experiment -> paired speedup over that experiment's plain eager baseline (experiments
+    # whose baseline is another configuration have none)
+    speedups: dict[str, float] = field(default_factory=dict)
 
     @property
     def spread(self) -> float:
         """Slowest p50 over fastest, minus one: 0.10 means the slowest was 10% slower."""
         return max(self.p50_ms.values()) / min(self.p50_ms.values()) - 1.0
+
+    @property
+    def speedup_spread(self) -> float | None:
+        """Largest paired speedup over smallest, minus one; None unless two experiments have one."""
+        if len(self.speedups) < 2:
+            return None
+        return max(self.speedups.values()) / min(self.speedups.values()) - 1.0
 
     def label_in(self, lang: str) -> str:
         return self.label_zh if lang == "zh" else self.label
@@ -199,12 +212,27 @@ def _builder(experiment: str, variant: str) -> str:
     return spec.builder if spec is not None else f"?{variant}"
 
 
+EAGER_BUILDER = "benchmarks.engines:build_pytorch_eager"
+
+
+def _plain_eager_baseline(name: str, result: ExperimentResult) -> str | None:
+    """The name of the experiment's baseline when it is plain PyTorch eager FP32 (no options)."""
+    declared = result.config.get("variants", [])
+    if not declared:
+        return None
+    first = declared[0]  # the baseline is declared first
+    if _builder(name, first["name"]) != EAGER_BUILDER or first.get("options"):
+        return None
+    return first["name"]
+
+
 def consistency(results: dict[str, ExperimentResult]) -> list[Repeat]:
     """Every configuration timed by more than one experiment, most inconsistent first."""
     groups: dict[tuple, dict[str, Any]] = {}
     for name, result in sorted(results.items()):
         declared = {v["name"]: v for v in result.config.get("variants", [])}
         threads = result.config.get("threads")
+        eager = _plain_eager_baseline(name, result)
         for point in result.points:
             for variant, entry in point["variants"].items():
                 spec = declared.get(variant, {"name": variant, "label": variant})
@@ -226,18 +254,36 @@ def consistency(results: dict[str, ExperimentResult]) -> list[Repeat]:
                         "params": point["params"],
                         "threads": threads,
                         "p50_ms": {},
+                        "speedups": {},
                     },
                 )
                 group["p50_ms"][name] = float(entry["latency"]["p50"])
+                if eager is not None and variant != eager and "speedup" in entry:
+                    group["speedups"][name] = float(entry["speedup"]["median"])
     repeats = [Repeat(**g) for g in groups.values() if len(g["p50_ms"]) > 1]
     return sorted(repeats, key=lambda r: r.spread, reverse=True)
 
 
-def build_spread(results: dict[str, ExperimentResult]) -> float | None:
-    """The build's typical disagreement with itself: the median spread over the
-    configurations timed more than once (None when none was)."""
+def p50_spread(results: dict[str, ExperimentResult]) -> float | None:
+    """The median p50 spread over the configurations timed more than once (None when none
+    was): the build's disagreement with itself, the machine's drift between experiments
+    included."""
     spreads = [r.spread for r in consistency(results)]
     return statistics.median(spreads) if spreads else None
+
+
+def speedup_spread(results: dict[str, ExperimentResult]) -> float | None:
+    """The median spread of paired speedups over the same configurations (None when no
+    configuration has a speedup in two experiments)."""
+    spreads = [r.speedup_spread for r in consistency(results) if r.speedup_spread is not None]
+    return statistics.median(spreads) if spreads else None
+
+
+def build_spread(results: dict[str, ExperimentResult]) -> float | None:
+    """The build's resolution for the figures verdicts compare (paired speedups): the
+    median speedup spread, or the median p50 spread where no speedup was timed twice."""
+    spread = speedup_spread(results)
+    return spread if spread is not None else p50_spread(results)
 
 
 def within_build_spread(a: float, b: float, results: dict[str, ExperimentResult]) -> bool:

@@ -52,7 +52,13 @@ def test_consistency_groups_one_configuration_across_experiments(tmp_path):
     ort = next(r for r in repeats if r.variant == "onnxruntime")
     assert set(ort.p50_ms) == {"onnxruntime/minilm", "quantization/minilm"}
     assert repeats[0].spread >= repeats[-1].spread
-    assert summary.build_spread(stored) == pytest.approx(statistics_median([r.spread for r in repeats]))
+    assert summary.p50_spread(stored) == pytest.approx(statistics_median([r.spread for r in repeats]))
+    # the paired speedups over each experiment's own eager baseline: 1.4x and 6.0x
+    assert ort.speedups == pytest.approx({"onnxruntime/minilm": 1.4, "quantization/minilm": 6.0})
+    assert ort.speedup_spread == pytest.approx(6.0 / 1.4 - 1)
+    assert eager.speedups == {} and eager.speedup_spread is None  # the baseline has no speedup over itself
+    # verdicts compare speedups: the build's resolution is the speedups' spread
+    assert summary.build_spread(stored) == pytest.approx(summary.speedup_spread(stored))
     # a 5% difference hinges on noise when the build disagrees with itself by more
     assert summary.within_build_spread(1.05, 1.0, stored)
     assert not summary.within_build_spread(100.0, 1.0, stored)
@@ -71,8 +77,9 @@ def test_consistency_marker_renders_in_both_languages_and_rejects_arguments(tmp_
     renderer = Renderer(tmp_path, tmp_path / "archive")
     en, _ = renderer.render("<!-- bench:consistency -->", "en")
     assert "25.0%" in en and "`onnxruntime/minilm` 24" in en and "configurations" in en
+    assert "`onnxruntime/minilm` 1.4×" in en and f"{6.0 / 1.4 - 1:.1%}" in en  # the paired speedups
     zh, _ = renderer.render("<!-- bench:consistency -->", "zh")
-    assert "25.0%" in zh and "差异" in zh
+    assert "25.0%" in zh and "差异" in zh and "成对加速比" in zh
     with pytest.raises(MarkerError, match="takes no argument"):
         renderer.render("<!-- bench:consistency minilm -->", "en")
     empty, _ = Renderer(tmp_path / "none", tmp_path / "archive").render("<!-- bench:consistency -->", "en")

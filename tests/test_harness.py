@@ -65,11 +65,37 @@ def test_measure_round_meets_count_and_duration():
     assert warm_up(lambda: None, settings) >= 2
 
 
+def test_rounds_start_untimed_and_last_longer_at_the_reference_point():
+    import time
+
+    calls = []
+
+    def call():
+        calls.append(time.perf_counter())
+        time.sleep(0.002)
+
+    settings = MeasureSettings(min_iters=1, min_s=0.01, round_warmup_s=0.03, reference_min_s=0.1)
+    samples = measure_round(call, settings)
+    untimed = len(calls) - len(samples)
+    assert untimed >= 5 and calls[untimed - 1] - calls[0] >= 0.02  # warm-up calls, not in the samples
+    assert sum(samples) < 60  # an ordinary round: about 0.01 s
+    calls.clear()
+    long = measure_round(call, settings, reference=True)
+    assert sum(long) >= 95 and len(long) > 3 * len(samples)  # at least 0.1 s of timed calls
+    # without a reference length, the reference point rounds like the others
+    plain = MeasureSettings(min_iters=1, min_s=0.01)
+    assert sum(measure_round(call, plain, reference=True)) < 60
+
+
 def test_settings_validate():
     with pytest.raises(ValueError):
         MeasureSettings(min_iters=0)
     with pytest.raises(ValueError):
         MeasureSettings(rounds=0)
+    with pytest.raises(ValueError):
+        MeasureSettings(round_warmup_s=-1)
+    with pytest.raises(ValueError):
+        MeasureSettings(min_s=0.5, reference_min_s=0.1)  # reference rounds are the longer ones
 
 
 def test_median_interval_level_is_exact_for_the_number_of_rounds():

@@ -255,3 +255,24 @@ def test_c6_rule(all_nodes, all_ms, outcome):
     finding = ort_technique.judge_c6(found)
     assert finding.outcome == outcome
     assert f"all {all_nodes} nodes, {2.0 / all_ms:.2f}×" in finding.evidence
+
+
+def test_the_gap_to_pytorch_is_split_into_the_steps_that_were_timed(toy_results):
+    """Kernels x fusions is the total (up to the rounds' noise), and the page names the
+    largest factor in both languages, from the real results."""
+    from benchmarks.report import MarkerError, Renderer
+
+    found = load_results(toy_results, (*LEVELS, *ort_technique.T1_EXPERIMENTS))
+    for workload in ("minilm", "digits-cnn"):
+        steps = {s.key: s for s in ort_technique.gap_steps(found, workload)}
+        assert {"total", "kernels", "fusions", "export", "tuning"} <= set(steps)
+        product = steps["kernels"].median * steps["fusions"].median
+        assert product == pytest.approx(steps["total"].median, rel=0.5)
+        assert ort_technique.largest_factor(list(steps.values())).key in ("kernels", "fusions", "export")
+    renderer = Renderer(toy_results)
+    en, _ = renderer.render("<!-- bench:ort-gap minilm -->", "en")
+    zh, _ = renderer.render("<!-- bench:ort-gap minilm -->", "zh")
+    assert "`ort-disabled / pytorch-eager`" in en and "the largest of the first three factors" in en
+    assert "`ort-disabled / pytorch-eager`" in zh and "影响最大的是" in zh
+    with pytest.raises(MarkerError, match="unknown workload"):
+        renderer.render("<!-- bench:ort-gap nothing -->", "en")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -523,3 +524,106 @@ VERDICTS = [
         judge=judge_c6,
     ),
 ]
+
+
+# ---- where ONNX Runtime's difference from PyTorch comes from ---------------------------------
+
+
+@dataclass(frozen=True)
+class GapStep:
+    """One factor of ONNX Runtime's speed over PyTorch eager at a workload's reference point."""
+
+    key: str  # kernels | fusions | export | tuning | total
+    experiment: str
+    compared: str  # "variant / variant", as measured
+    median: float
+    ci_low: float | None  # None: one short timing, no interval
+    ci_high: float | None
+    confidence: float | None
+
+
+def _paired(
+    result: ExperimentResult, params: dict[str, int], baseline: str, candidate: str
+) -> dict[str, Any]:
+    """Paired speedup of ``candidate`` over ``baseline``, both timed in the same rounds."""
+    from benchmarks.harness import PairedSpeedup
+    from benchmarks.verdicts import point
+
+    variants = point(result, **params)["variants"]
+    before = [[m] for m in variants[baseline]["round_medians"]]
+    after = [[m] for m in variants[candidate]["round_medians"]]
+    return PairedSpeedup.from_rounds(before, after).to_dict()
+
+
+def gap_point(results: dict[str, ExperimentResult], workload: str) -> dict[str, int] | None:
+    """Where the gap is split: the workload's reference point, or the levels experiment's first
+    point when its profile does not measure the reference point (the toy profile)."""
+    from benchmarks import workloads
+
+    levels = results.get(f"onnxruntime-levels/{workload}")
+    if levels is None or not levels.points:
+        return None
+    ref = dict(workloads.get(workload).REFERENCE_POINT)
+    measured = [p["params"] for p in levels.points]
+    return ref if ref in measured else measured[0]
+
+
+def gap_steps(results: dict[str, ExperimentResult], workload: str) -> list[GapStep]:
+    """ONNX Runtime over PyTorch eager at ``gap_point``, split into what each step adds: the
+    kernels and runtime with no graph optimisation (``ort-disabled`` over eager: MLAS and ONNX
+    Runtime's executor against PyTorch's maths libraries, op by op), the graph optimisations
+    (``ort-all`` over ``ort-disabled``), the export kept (over the other exporter, from the
+    short timing that chose it) and this site's tuning (kept export, tuned session) over ONNX
+    Runtime's defaults on the default export. Steps whose experiments did not run, or did not
+    measure that point, are left out."""
+    from benchmarks.verdicts import speedup_entry
+
+    at = gap_point(results, workload)
+    if at is None:
+        return []
+    steps: list[GapStep] = []
+
+    def add(key: str, name: str, compared: str, entry: dict[str, Any]) -> None:
+        low, high, level = entry.get("ci_low"), entry.get("ci_high"), entry.get("confidence")
+        steps.append(GapStep(key, name, compared, entry["median"], low, high, level))
+
+    levels = results[f"onnxruntime-levels/{workload}"]
+    add("total", levels.experiment, "ort-all / pytorch-eager", speedup_entry(levels, "ort-all", **at))
+    add(
+        "kernels",
+        levels.experiment,
+        "ort-disabled / pytorch-eager",
+        speedup_entry(levels, "ort-disabled", **at),
+    )
+    add(
+        "fusions", levels.experiment, "ort-all / ort-disabled", _paired(levels, at, "ort-disabled", "ort-all")
+    )
+    main = results.get(f"onnxruntime/{workload}")
+    if main is not None:
+        export = main.variants.get(ORT_ALL.name, {}).get("info", {})
+        candidates = export.get("export_candidates") or {}
+        chosen = export.get("export_chosen")
+        first = next(iter(candidates), None)
+        other = next((c for c in candidates if c != chosen), None)
+        if chosen in candidates and other is not None:
+            ratio = candidates[chosen if chosen != first else other].get("speedup_over_first")
+            if ratio:
+                ratio = ratio if chosen != first else 1.0 / ratio
+                add("export", main.experiment, f"{chosen} / {other}", {"median": ratio})
+        if any(p["params"] == at for p in main.points):
+            add(
+                "tuning",
+                main.experiment,
+                f"{ORT_ALL.name} / {ORT_PLAIN.name}",
+                _paired(main, at, ORT_PLAIN.name, ORT_ALL.name),
+            )
+    return steps
+
+
+def largest_factor(steps: list[GapStep]) -> GapStep | None:
+    """Of the kernels, the graph optimisations and the export, the step that moves the speed most
+    (in either direction); None when none was measured."""
+    import math
+
+    parts = [s for s in steps if s.key in ("kernels", "fusions", "export")]
+    return max(parts, key=lambda s: abs(math.log(s.median)), default=None)
