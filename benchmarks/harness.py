@@ -60,7 +60,7 @@ def warm_up(fn: Callable[[], object], settings: MeasureSettings) -> int:
 
 
 def measure_round(
-    fn: Callable[[], object], settings: MeasureSettings, reference: bool = False
+    fn: Callable[[], object], settings: MeasureSettings, reference: bool = False, call_ms: float | None = None
 ) -> list[float]:
     """Time single calls of ``fn`` until the minimum count and duration are both reached.
 
@@ -68,11 +68,14 @@ def measure_round(
     variants, so the first calls of a round follow another worker's and meet cold
     caches and sleeping threads, which no user's steady stream of calls meets. At a
     workload's reference point (``reference``), the one that verdicts and recipes
-    read, a round lasts ``reference_min_s``: seconds of calls, not a handful.
+    read, a round lasts ``reference_min_s``: seconds of calls, not a handful. A call
+    known (``call_ms``, from the rounds before) to outlast the warm-up on its own is not
+    repeated for it: what a cold start costs is small beside such a call, and a stream of
+    requests taking seconds would otherwise add one call per round.
 
     Returns the raw per-call latencies in milliseconds.
     """
-    if settings.round_warmup_s > 0:
+    if settings.round_warmup_s > 0 and (call_ms is None or call_ms < 1000 * settings.round_warmup_s):
         start = time.perf_counter()
         fn()
         while time.perf_counter() - start < settings.round_warmup_s:

@@ -80,6 +80,7 @@ def _worker_main(conn: Connection, spec: dict[str, Any]) -> None:
         variant = _import_builder(spec["builder"])(workload, spec["options"], threads, Path(spec["workdir"]))
         conn.send(("ready", {"info": variant.info, "one_time_costs": variant.one_time_costs}))
         call: Callable[[], Any] | None = None
+        call_ms: float | None = None  # a typical call's latency, from the warm-up or the last round
         serving, before_serving_mb = False, None
         while True:
             command, arg = conn.recv()
@@ -88,10 +89,15 @@ def _worker_main(conn: Connection, spec: dict[str, Any]) -> None:
                     before_serving_mb = _vm_hwm_mb()
                     serving = _reset_peak_rss()
                 call = variant.bind(workload.timing_inputs(arg))
-                conn.send(("ok", warm_up(call, settings)))
+                start = time.perf_counter()
+                warmed = warm_up(call, settings)
+                call_ms = 1000 * (time.perf_counter() - start) / warmed if warmed else None
+                conn.send(("ok", warmed))
             elif command == "round":
                 assert call is not None, "round before point"
-                conn.send(("ok", measure_round(call, settings, reference=bool(arg))))
+                samples = measure_round(call, settings, reference=bool(arg), call_ms=call_ms)
+                call_ms = statistics.median(samples)
+                conn.send(("ok", samples))
             elif command == "eval":
                 outputs = [variant.predict(batch) for batch in workload.eval_batches(arg)]
                 conn.send(("ok", np.concatenate(outputs)))

@@ -82,6 +82,10 @@ def test_rounds_start_untimed_and_last_longer_at_the_reference_point():
     calls.clear()
     long = measure_round(call, settings, reference=True)
     assert sum(long) >= 95 and len(long) > 3 * len(samples)  # at least 0.1 s of timed calls
+    # a call known to outlast the warm-up on its own is not repeated for it
+    calls.clear()
+    slow = measure_round(call, settings, call_ms=50.0)
+    assert len(calls) == len(slow)
     # without a reference length, the reference point rounds like the others
     plain = MeasureSettings(min_iters=1, min_s=0.01)
     assert sum(measure_round(call, plain, reference=True)) < 60
