@@ -70,6 +70,7 @@ FIXED_BARS = {
     "cosine_mean": 0.99,
     "cosine_min": 0.99,
     "nn_top1_agreement": 0.95,
+    "topic_map_ratio": 0.99,
     "nn_top10_overlap": 0.95,
     "top1_agreement": 0.95,
     "agreement_with_fp32": 0.95,

@@ -182,12 +182,12 @@ def test_verdicts_are_computed_from_the_results(engine_results):
 
 GOOD = {
     "digits-cnn": {"accuracy": 0.98},
-    "minilm": {"cosine_mean": 0.9999, "cosine_min": 0.999, "nn_top1_agreement": 1.0},
+    "minilm": {"cosine_mean": 0.9999, "cosine_min": 0.999, "nn_top1_agreement": 1.0, "topic_map_ratio": 1.0},
     "resnet50": {"cosine_mean": 0.9999, "cosine_min": 0.999, "top1_agreement": 1.0},
 }
 BAD = {
     "digits-cnn": {"accuracy": 0.90},
-    "minilm": {"cosine_mean": 0.95, "cosine_min": 0.9, "nn_top1_agreement": 0.8},
+    "minilm": {"cosine_mean": 0.95, "cosine_min": 0.9, "nn_top1_agreement": 0.8, "topic_map_ratio": 0.9},
     "resnet50": {"cosine_mean": 0.9, "cosine_min": 0.8, "top1_agreement": 0.5},
 }
 

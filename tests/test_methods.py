@@ -115,7 +115,13 @@ def test_verdicts_judge_toy_results(toy):
 
 def _synthetic(name: str, workload: str, p99: dict[str, float]) -> ExperimentResult:
     module = workloads.get(workload)
-    good = {"accuracy": 0.98, "cosine_mean": 0.9999, "nn_top1_agreement": 1.0, "top1_agreement": 1.0}
+    good = {
+        "accuracy": 0.98,
+        "cosine_mean": 0.9999,
+        "nn_top1_agreement": 1.0,
+        "topic_map_ratio": 1.0,
+        "top1_agreement": 1.0,
+    }
     return ExperimentResult(
         experiment=name,
         status="ok",

