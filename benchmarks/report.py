@@ -358,6 +358,63 @@ def _t(lang: str, key: str) -> str:
     return TEXT[lang].get(key, TEXT["en"].get(key, key))
 
 
+# ---- strings from results files ------------------------------------------------------------------
+# A results file, or an archived release's, may come from another machine: every string it holds
+# (machine card, labels, reasons, info, names) is untrusted. Markdown passes raw HTML through, and
+# would read a link, an attribute list (``{: onclick=...}``), a table cell's end or a code span's end
+# in such a string; so each character that makes markup becomes a character reference, which
+# Markdown leaves alone and browsers and plotly.js show as the character itself. (Emphasis, from
+# ``*`` or ``_``, is harmless and rare; those stay, so that names read the same in the page source.)
+_REFERENCES = {ord(c): f"&#{ord(c)};" for c in "\\`[]{}|"}
+_STRUCTURE_REFERENCES = {ord(c): f"&#{ord(c)};" for c in "\\`[]{}"}
+_CONTROL = {c: " " for c in range(32)}
+
+
+def md_text(value: Any) -> str:
+    """A string from a results file, as text in Markdown, HTML or a chart, that shows as itself."""
+    line = " ".join(str(value).splitlines()).translate(_CONTROL)
+    return html.escape(line, quote=False).translate(_REFERENCES)
+
+
+def md_code(value: Any) -> str:
+    """A string from a results file (a variant's name, a commit) as a code span.
+
+    Markdown shows a code span's content as text (it escapes ``<`` and ``&`` itself); the fence
+    is longer than any run of backticks in the string, so none can end the span early."""
+    line = " ".join(str(value).splitlines()).translate(_CONTROL).strip()
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", line)), default=0) + 1)
+    pad = " " if not line or line.startswith("`") or line.endswith("`") else ""
+    return f"{fence}{pad}{line}{pad}{fence}"
+
+
+_CODE_SPAN = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)", re.S)
+
+
+def md_safe(markdown: str) -> str:
+    """Markdown written by code around strings from results files (a verdict's evidence).
+
+    Its code spans, emphasis, paragraphs and tables stay; HTML, links, images and attribute lists
+    in it show as text. Each code span is set again by ``md_code``, and a backtick outside one
+    shows as a backtick, so a string cannot open or end a code span."""
+
+    def plain(part: str) -> str:
+        part = part.translate({c: " " for c in range(32) if chr(c) not in "\n\t"})
+        return html.escape(part, quote=False).translate(_STRUCTURE_REFERENCES)
+
+    out, pos = [], 0
+    for match in _CODE_SPAN.finditer(markdown):
+        out += [plain(markdown[pos : match.start()]), md_code(match.group(2).strip())]
+        pos = match.end()
+    out.append(plain(markdown[pos:]))
+    return "".join(out)
+
+
+def md_reason(reason: str | None) -> str:
+    """Why a run failed or was skipped, on one line: the pipelines write it in Markdown (a command
+    in a code span), so it goes through ``md_safe``."""
+    return md_safe(" ".join((reason or "").splitlines()))
+
+
 def markdown_table(df: pd.DataFrame) -> str:
     """A plain Markdown table, so the theme styles it like any other."""
 
@@ -401,7 +458,7 @@ def _tail_cell(latency: dict[str, Any], key: str, lang: str) -> str:
 
     if percentile_supported(latency, key):
         return fmt(latency[key])
-    return _t(lang, "too_few_calls").format(n=latency.get("count", "?"), need=MIN_CALLS[key])
+    return _t(lang, "too_few_calls").format(n=md_text(latency.get("count", "?")), need=MIN_CALLS[key])
 
 
 def _admonition(kind: str, title: str, body: str) -> str:
@@ -415,7 +472,7 @@ def _verdict_box(kind: str, title: str, claim: str, body: str) -> str:
 
 
 def _point_label(params: dict[str, int], lang: str) -> str:
-    return ", ".join(f"{_t(lang, k)} {v}" for k, v in params.items())
+    return ", ".join(f"{md_text(_t(lang, k))} {md_text(v)}" for k, v in params.items())
 
 
 # Quality metrics shown in every speed table, next to the figures they qualify.
@@ -443,11 +500,12 @@ def _metric(key: str, value: float) -> str:
 
 def _quality_text(metrics: dict[str, Any], lang: str) -> str:
     shown = [k for k in metrics if not k.startswith("n_")]
-    return "; ".join(f"{_t(lang, k)} {_metric(k, metrics[k])}" for k in shown)
+    return "; ".join(f"{md_text(_t(lang, k))} {_metric(k, metrics[k])}" for k in shown)
 
 
 def _labels(result: ExperimentResult, lang: str) -> dict[str, str]:
-    return {v["name"]: v.get(f"label_{lang}", v["label"]) for v in result.config["variants"]}
+    """Each variant's label, escaped (a label is read from the results file)."""
+    return {v["name"]: md_text(v.get(f"label_{lang}", v["label"])) for v in result.config["variants"]}
 
 
 class Renderer:
@@ -499,18 +557,18 @@ class Renderer:
                 "warning", _t(lang, "not_measured"), _t(lang, "not_measured_body").format(exp=exp)
             )
         if stored.status == "skipped":
-            body = _t(lang, "skipped_body").format(exp=exp, reason=html.escape(stored.reason or ""))
+            body = _t(lang, "skipped_body").format(exp=exp, reason=md_reason(stored.reason))
             return None, _admonition("info", _t(lang, "skipped"), body)
         if stored.status == "failed":
             body = _t(lang, "failed_body").format(
-                exp=exp, date=stored.started, reason=html.escape(stored.reason or "")
+                exp=exp, date=md_text(stored.started), reason=md_reason(stored.reason)
             )
             return None, _admonition("failure", _t(lang, "failed"), body)
         notice = ""
         if failure is not None:
             skipped = failure.status == "skipped"
             body = _t(lang, "skipped_body" if skipped else "failed_body").format(
-                exp=exp, date=failure.started, reason=html.escape(failure.reason or "")
+                exp=exp, date=md_text(failure.started), reason=md_reason(failure.reason)
             )
             notice = _admonition("warning", _t(lang, "latest_skipped" if skipped else "latest_failed"), body)
         return stored, notice
@@ -542,22 +600,21 @@ class Renderer:
         body = f"**{_t(lang, 'rule')}:** {check.rule_zh if lang == 'zh' else check.rule}\n\n"
         if finding is None and skipped and len(skipped) == len(missing):
             reasons = " ".join(
-                _t(lang, "verdict_skipped").format(
-                    exp=f"`{r.experiment}`", reason=html.escape(r.reason or "")
-                )
+                _t(lang, "verdict_skipped").format(exp=md_code(r.experiment), reason=md_reason(r.reason))
                 for r in skipped
             )
             body += f"**{_t(lang, 'verdict')}: {_t(lang, 'not-measurable')}.** {reasons}"
             return _verdict_box("info", title, claim or "", body)
         if finding is None and claim in self.outdated:
             text = _t(lang, "verdict_outdated").format(
-                missing=", ".join(f"`{m}`" for m in missing), field=html.escape(self.outdated[claim])
+                missing=", ".join(f"`{m}`" for m in missing), field=md_text(self.outdated[claim])
             )
             return _verdict_box("warning", title, claim or "", body + text)
         if finding is None:
             text = _t(lang, "verdict_missing").format(missing=", ".join(f"`{m}`" for m in missing))
             return _verdict_box("warning", title, claim or "", body + text)
-        evidence = finding.evidence_zh if lang == "zh" else finding.evidence
+        # Written by the judges around names, labels and info strings from the results files.
+        evidence = md_safe(finding.evidence_zh if lang == "zh" else finding.evidence)
         kind = {"holds": "success", "partly": "warning", "does-not-hold": "failure"}.get(
             finding.outcome, "info"
         )
@@ -580,10 +637,10 @@ class Renderer:
                 rows.append(
                     {
                         _t(lang, "point"): _point_label(point["params"], lang),
-                        _t(lang, "variant"): f"`{name}`",
+                        _t(lang, "variant"): md_code(name),
                         _t(lang, "p50"): fmt(lat["p50"]),
                         _t(lang, "p90"): _tail_cell(lat, "p90", lang),
-                        _t(lang, "calls"): str(lat.get("count", "?")),
+                        _t(lang, "calls"): md_text(lat.get("count", "?")),
                         _t(lang, "cv"): f"{lat['cv']:.1%}" + (" ⚠" if name in point.get("noisy", []) else ""),
                         _t(lang, "throughput"): fmt(entry["throughput_per_s"]),
                         speed_col: _speedup_cell(speed) if speed else _t(lang, "baseline"),
@@ -595,14 +652,16 @@ class Renderer:
                     }
                 )
         caption = (
-            f"{_t(lang, 'threads')}: {result.config['threads']} · {_t(lang, 'profile')}: {result.profile} · "
-            f"{_t(lang, 'date')}: {result.started} · `{result.experiment}` · {_t(lang, 'interval_note')}"
+            f"{_t(lang, 'threads')}: {md_text(result.config['threads'])} · "
+            f"{_t(lang, 'profile')}: {md_text(result.profile)} · "
+            f"{_t(lang, 'date')}: {md_text(result.started)} · "
+            f"{md_code(result.experiment)} · {_t(lang, 'interval_note')}"
         )
         table = markdown_table(pd.DataFrame(rows))
         if any(point.get("noisy") for point in result.points):
             threshold = f"{result.config.get('noisy_cv', 0):.0%}"
             n = result.config.get("noise_repeats", 1)
-            repeats = _t(lang, "noisy_repeats").format(n=n) if n else ""
+            repeats = _t(lang, "noisy_repeats").format(n=md_text(n)) if n else ""
             caption = _t(lang, "noisy").format(threshold=threshold, repeats=repeats) + " · " + caption
         return (
             f'{notice}\n<div class="bench-table" markdown>\n\n{table}\n\n</div>\n\n<small>{caption}</small>\n'
@@ -630,12 +689,12 @@ class Renderer:
             )
             rows.append(
                 {
-                    _t(lang, "variant"): f"`{name}`: {label}",
+                    _t(lang, "variant"): f"{md_code(name)}: {label}",
                     _t(lang, "quality"): _quality_text(variant.get("quality", {}), lang),
-                    _t(lang, "one_time"): "; ".join(f"{k} {v:.2f} s" for k, v in costs.items()),
+                    _t(lang, "one_time"): "; ".join(f"{md_text(k)} {v:.2f} s" for k, v in costs.items()),
                     _t(lang, "peak_mem"): fmt(variant.get("memory", {}).get("peak_rss_mb", float("nan"))),
                     _t(lang, "what_ran"): "; ".join(
-                        f"{k}={v if not isinstance(v, float) else f'{v:.2g}'}"
+                        f"{k}={md_text(v) if not isinstance(v, float) else f'{v:.2g}'}"
                         for k, v in info.items()
                         if k in keep
                     ),
@@ -651,7 +710,11 @@ class Renderer:
         return palette[names.index(name) % len(palette)]
 
     def _chart_html(self, fig: go.Figure, name: str) -> str:
+        """The chart's HTML: plotly escapes ``<``, ``>`` and ``/`` in the JSON it embeds in a
+        ``<script>``; strings shown in the chart are escaped by the callers (plotly.js renders a
+        subset of HTML in them and decodes character references)."""
         self.charts += 1
+        name = re.sub(r"[^A-Za-z0-9_-]", "-", name)  # an element id, and a string in the script
         fig.update_layout(
             margin={"l": 60, "r": 20, "t": 30, "b": 60},
             height=420,
@@ -706,7 +769,7 @@ class Renderer:
         if result is None or fig is None:
             return notice
         fig.update_layout(yaxis_title=_t(lang, "latency_axis").format(need=MIN_CALLS["p90"]))
-        return notice + self._chart_html(fig, f"chart-latency-{result.experiment.replace('/', '-')}-{lang}")
+        return notice + self._chart_html(fig, f"chart-latency-{(exp or '').replace('/', '-')}-{lang}")
 
     def speedup_chart(self, exp: str | None, lang: str) -> str:
         def with_ci(entry: dict[str, Any]) -> tuple[float, float, float]:
@@ -719,7 +782,7 @@ class Renderer:
         fig.add_hline(y=1.0, line_dash="dot")
         level = _interval_level(e.get("speedup") for p in result.points for e in p["variants"].values())
         fig.update_layout(yaxis_title=_t(lang, "speedup_axis_level").format(level=level))
-        return notice + self._chart_html(fig, f"chart-speedup-{result.experiment.replace('/', '-')}-{lang}")
+        return notice + self._chart_html(fig, f"chart-speedup-{(exp or '').replace('/', '-')}-{lang}")
 
     def machine(self, arg: str | None, lang: str) -> str:
         """The machine card(s) behind the results on disk."""
@@ -741,19 +804,22 @@ class Renderer:
         blocks = []
         for card, names in cards.values():
             rows = [
-                (_t(lang, "cpu"), f"{card['cpu']} ({card['arch']})"),
-                (_t(lang, "isa"), ", ".join(card["isa"]) or "-"),
-                (_t(lang, "cores"), card["logical_cores"]),
-                (_t(lang, "memory"), card["memory_gib"]),
-                (_t(lang, "os"), card["os"]),
-                (_t(lang, "python"), card["python"]),
-                (_t(lang, "packages"), ", ".join(f"{k} {v}" for k, v in card["packages"].items())),
-                (_t(lang, "commit"), f"`{card['commit']}`"),
-                (_t(lang, "date"), card["date"]),
+                (_t(lang, "cpu"), f"{md_text(card['cpu'])} ({md_text(card['arch'])})"),
+                (_t(lang, "isa"), ", ".join(md_text(f) for f in card["isa"]) or "-"),
+                (_t(lang, "cores"), md_text(card["logical_cores"])),
+                (_t(lang, "memory"), md_text(card["memory_gib"])),
+                (_t(lang, "os"), md_text(card["os"])),
+                (_t(lang, "python"), md_text(card["python"])),
+                (
+                    _t(lang, "packages"),
+                    ", ".join(f"{md_text(k)} {md_text(v)}" for k, v in card["packages"].items()),
+                ),
+                (_t(lang, "commit"), md_code(card["commit"])),
+                (_t(lang, "date"), md_text(card["date"])),
                 (_t(lang, "experiments"), ", ".join(names)),
             ]
             blocks.append(
-                markdown_table(pd.DataFrame(rows, columns=[_t(lang, "machine"), card["machine_id"]]))
+                markdown_table(pd.DataFrame(rows, columns=[_t(lang, "machine"), md_text(card["machine_id"])]))
             )
         return "\n\n".join(blocks) + "\n"
 
@@ -769,7 +835,7 @@ class Renderer:
                 except results_mod.ResultsError as exc:
                     raise MarkerError(f"archived release {folder.name}: {exc}") from exc
                 if stored is not None and stored.status == "ok":
-                    versions.append((folder.name, stored))
+                    versions.append((md_text(folder.name), stored))
         if current is not None:
             versions.append((_t(lang, "this_build"), current))
         if not versions:
@@ -785,7 +851,7 @@ class Renderer:
                         {
                             _t(lang, "release"): version,
                             _t(lang, "point"): _point_label(point["params"], lang),
-                            _t(lang, "variant"): f"`{name}`",
+                            _t(lang, "variant"): md_code(name),
                             _t(lang, "p50"): fmt(entry["latency"]["p50"]),
                             _t(lang, "speedup_plain"): (
                                 f"{speed['median']:.2f}×" if speed else _t(lang, "baseline")
@@ -795,7 +861,7 @@ class Renderer:
                                 for key, value in result.variants[name].get("quality", {}).items()
                                 if key in HEADLINE_METRICS
                             },
-                            _t(lang, "commit"): f"`{result.machine.get('commit', '?')}`",
+                            _t(lang, "commit"): md_code(result.machine.get("commit", "?")),
                         }
                     )
         table = markdown_table(pd.DataFrame(rows))
@@ -841,7 +907,9 @@ class Renderer:
                     _t(lang, "workload"): name,
                     _t(lang, "at_point"): _point_label(module.REFERENCE_POINT, lang),
                     _t(lang, "best_variant"): (
-                        f"{top.label_in(lang)} (`{top.experiment}`)" if top else _t(lang, "none_within_bar")
+                        f"{md_text(top.label_in(lang))} (`{top.experiment}`)"
+                        if top
+                        else _t(lang, "none_within_bar")
                     ),
                     "speedup": _speedup_cell(self._speed_of(top), bold=True) if top else "-",
                     _t(lang, "eager_p50"): fmt(top.baseline_p50_ms) if top else "-",
@@ -877,7 +945,7 @@ class Renderer:
             return "-"
         gap = top.speedup / second.speedup - 1.0
         text = _t(lang, "runner_up_text").format(
-            label=second.label_in(lang),
+            label=md_text(second.label_in(lang)),
             exp=second.experiment,
             speed=_speedup_cell(self._speed_of(second)),
             gap=gap,
@@ -896,7 +964,7 @@ class Renderer:
             if latest is not None:
                 key = "latest_skipped" if latest.status == "skipped" else "latest_failed"
                 body = _t(lang, "failed_body" if latest.status == "failed" else "skipped_body").format(
-                    exp=exp, date=latest.started, reason=html.escape(latest.reason or "")
+                    exp=exp, date=md_text(latest.started), reason=md_reason(latest.reason)
                 )
                 notices.append(f"**{_t(lang, key)}** ({body})\n\n")
         return "".join(notices)
@@ -949,7 +1017,7 @@ class Renderer:
             if finding is not None:
                 verdict = f"[{_t(lang, finding.outcome)}]({page}#claim-{claim.lower()})"
             elif skipped and len(skipped) == len(missing):
-                verdict = _t(lang, "not-measurable") + ": " + html.escape(skipped[0].reason or "")
+                verdict = _t(lang, "not-measurable") + ": " + md_reason(skipped[0].reason)
             else:
                 verdict = _t(lang, "figure_missing")
             first = True
@@ -969,7 +1037,7 @@ class Renderer:
                         ),
                         _t(lang, "workload"): workload,
                         _t(lang, "best_variant"): (
-                            top.label_in(lang)
+                            md_text(top.label_in(lang))
                             if top
                             else (_t(lang, "none_within_bar") if found else _t(lang, "figure_missing"))
                         ),
@@ -1010,8 +1078,8 @@ class Renderer:
             n=len(repeats),
             median=summary.p50_spread(results),
             worst=worst.spread,
-            label=worst.label_in(lang),
-            workload=worst.workload,
+            label=md_text(worst.label_in(lang)),
+            workload=md_text(worst.workload),
             point=_point_label(worst.params, lang),
         )
         paired = sorted((r for r in repeats if r.speedup_spread is not None), key=lambda r: -r.speedup_spread)
@@ -1020,8 +1088,8 @@ class Renderer:
                 n=len(paired),
                 median=summary.speedup_spread(results),
                 worst=paired[0].speedup_spread,
-                label=paired[0].label_in(lang),
-                workload=paired[0].workload,
+                label=md_text(paired[0].label_in(lang)),
+                workload=md_text(paired[0].workload),
                 point=_point_label(paired[0].params, lang),
             )
         else:
@@ -1033,10 +1101,10 @@ class Renderer:
 
         rows = [
             {
-                _t(lang, "variant"): f"{r.label_in(lang)} (`{r.variant}`)",
-                _t(lang, "workload"): r.workload,
+                _t(lang, "variant"): f"{md_text(r.label_in(lang))} ({md_code(r.variant)})",
+                _t(lang, "workload"): md_text(r.workload),
                 _t(lang, "point"): _point_label(r.params, lang),
-                _t(lang, "threads"): r.threads if r.threads is not None else "-",
+                _t(lang, "threads"): md_text(r.threads) if r.threads is not None else "-",
                 _t(lang, "p50_by_experiment"): by_experiment(r.p50_ms, ""),
                 _t(lang, "spread"): f"{r.spread:.1%}",
                 _t(lang, "speedup_by_experiment"): by_experiment(r.speedups, "×"),
@@ -1058,7 +1126,7 @@ class Renderer:
         if workload not in workloads.WORKLOADS:
             raise MarkerError(f"unknown workload {workload!r}; known: {', '.join(workloads.WORKLOADS)}")
         steps = onnxruntime.gap_steps(self._all_ok(), workload)
-        self.used.update(s.experiment for s in steps)
+        self.used.update(s.experiment for s in steps if s.experiment in self.experiments)
         if not steps:
             return _admonition("info", _t(lang, "not_measured"), _t(lang, "gap_none").format(w=workload))
 
@@ -1071,7 +1139,7 @@ class Renderer:
         rows = [
             {
                 _t(lang, "gap_step"): _t(lang, f"gap_{s.key}"),
-                _t(lang, "gap_compared"): f"`{s.compared}` (`{s.experiment}`)",
+                _t(lang, "gap_compared"): f"{md_code(s.compared)} ({md_code(s.experiment)})",
                 _t(lang, "gap_factor"): factor(s),
             }
             for s in steps
@@ -1114,7 +1182,7 @@ class Renderer:
         for technique in sorted({c.technique for c in found}):
             group = [c for c in found if c.technique == technique and metric in c.quality]
             fig.add_scatter(
-                name=technique,
+                name=md_text(technique),
                 x=[c.speedup for c in group],
                 y=[c.quality[metric] for c in group],
                 mode="markers",
@@ -1123,7 +1191,7 @@ class Renderer:
                     "symbol": ["circle" if c.meets_bar else "circle-open" for c in group],
                     "line": {"width": 2},
                 },
-                text=[f"{c.label_in(lang)}<br>{c.experiment}" for c in group],
+                text=[f"{md_text(c.label_in(lang))}<br>{c.experiment}" for c in group],
                 hovertemplate="%{text}<br>%{x:.2f}×, %{y:.4f}<extra></extra>",
             )
         fig.add_vline(x=1.0, line_dash="dot")
@@ -1207,7 +1275,7 @@ class Renderer:
             return f"{record['memory']['peak_rss_mb']:.0f} MB"
         if metric in record.get("info", {}):
             value = record["info"][metric]
-            return fmt(value) if isinstance(value, float) else str(value)
+            return fmt(value) if isinstance(value, float) else md_text(value)
         keys = {frozenset(p["params"]) for p in result.points}
         if params and frozenset(params) not in keys:
             raise MarkerError(f"bench:figure {spec}: {exp} is not measured over {sorted(params)}")
@@ -1216,7 +1284,7 @@ class Renderer:
             point = result.points[0]
         if point is None:  # a smaller profile's grid may not reach this point
             return _t(lang, "figure_missing_point").format(
-                point=_point_label(params, lang), profile=result.profile
+                point=_point_label(params, lang), profile=md_text(result.profile)
             )
         entry = point["variants"][variant]
         if metric == "speedup":
@@ -1229,7 +1297,7 @@ class Renderer:
 
             if not percentile_supported(entry["latency"], metric):
                 return _t(lang, "figure_too_few_calls").format(
-                    metric=metric, n=entry["latency"].get("count", "?"), need=MIN_CALLS[metric]
+                    metric=metric, n=md_text(entry["latency"].get("count", "?")), need=MIN_CALLS[metric]
                 )
             n = f" (n={entry['latency']['count']})" if metric != "p50" else ""
             return f"{fmt(entry['latency'][metric])} ms{n}"
@@ -1259,7 +1327,7 @@ class Renderer:
             point = result.points[0]
         if point is None:
             return _t(lang, "figure_missing_point").format(
-                point=_point_label(params, lang), profile=result.profile
+                point=_point_label(params, lang), profile=md_text(result.profile)
             )
         speed = point["variants"][variant]["speedup"]
         if speed["ci_low"] > 1.0:
@@ -1292,7 +1360,7 @@ class Renderer:
             text = (", ".join(value) or "-") if isinstance(value, list) else str(value)
             if text not in values:
                 values.append(text)
-        return " / ".join(values) if values else _t(lang, "figure_missing")
+        return " / ".join(md_text(v) for v in values) if values else _t(lang, "figure_missing")
 
     def settings(self, arg: str | None, lang: str) -> str:
         """The measurement settings of each profile, read from the code that applies them."""
@@ -1344,8 +1412,8 @@ class Renderer:
             rows.append(
                 {
                     _t(lang, "experiments"): f"`{name}`",
-                    _t(lang, "profile"): last.profile,
-                    _t(lang, "status"): last.status,
+                    _t(lang, "profile"): md_text(last.profile),
+                    _t(lang, "status"): md_text(last.status),
                     _t(lang, "duration"): f"{last.duration_s:.1f}",
                 }
             )
@@ -1441,6 +1509,7 @@ def download_links(experiments: set[str], lang: str, prefix: str) -> str:
     items = []
     for exp in sorted(experiments):
         base = prefix + "results/" + results_mod.file_name(exp)[: -len(".json")]
+        exp, base = html.escape(exp), html.escape(base)
         items.append(
             f'<li><code>{exp}</code>: <a href="{base}.json">JSON</a> · <a href="{base}.csv">CSV</a></li>'
         )

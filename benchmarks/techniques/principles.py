@@ -562,24 +562,26 @@ def _recipe_points(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 def roofline_rows(results: dict[str, Any], lang: str = "en") -> list[dict[str, str]]:
     """The roofline's figures as table rows: each ceiling, then each model point."""
+    from benchmarks.report import md_text  # names and workloads are read from the results files
+
     data = roofline_data(results)
     zh = lang == "zh"
     rows = [
         {
-            ("测量" if zh else "measured"): name.removeprefix("gemm-"),
+            ("测量" if zh else "measured"): md_text(name.removeprefix("gemm-")),
             ("速率" if zh else "rate"): f"{v:.1f} GFLOP/s",
         }
         for name, v in data["gflop_s"].items()
     ]
     rows += [
-        {("测量" if zh else "measured"): name, ("速率" if zh else "rate"): f"{v:.1f} GB/s"}
+        {("测量" if zh else "measured"): md_text(name), ("速率" if zh else "rate"): f"{v:.1f} GB/s"}
         for name, v in data["gb_s"].items()
     ]
     for m in data["models"]:
-        where = ", ".join(f"{k}={v}" for k, v in m["params"].items())
+        where = ", ".join(f"{md_text(k)}={md_text(v)}" for k, v in m["params"].items())
         rows.append(
             {
-                ("测量" if zh else "measured"): f"{m['workload']} ({where})",
+                ("测量" if zh else "measured"): f"{md_text(m['workload'])} ({where})",
                 ("速率" if zh else "rate"): f"{m['gflop_s']:.2f} GFLOP/s, {m['intensity']:.1f} FLOP/B",
             }
         )
@@ -610,6 +612,8 @@ def roofline_figure(results: dict[str, Any], lang: str = "en"):
     """A log-log roofline: measured ceilings, and where the eager models land under them."""
     import plotly.graph_objects as go
 
+    from benchmarks.report import md_text  # names and workloads are read from the results files
+
     text = ROOF_TEXT[lang]
     data = roofline_data(results)
     fig = go.Figure()
@@ -619,7 +623,7 @@ def roofline_figure(results: dict[str, Any], lang: str = "en"):
     if fp32 and bw:
         fig.add_scatter(x=xs, y=np.minimum(fp32, bw * xs), mode="lines", name=text["roof"], line={"width": 3})
     for name, value in sorted(data["gflop_s"].items(), key=lambda kv: kv[1]):
-        label = name.removeprefix("gemm-")
+        label = md_text(name.removeprefix("gemm-"))
         fig.add_scatter(
             x=[xs[0], xs[-1]],
             y=[value, value],
@@ -633,10 +637,10 @@ def roofline_figure(results: dict[str, Any], lang: str = "en"):
             x=[m["intensity"] for m in pts],
             y=[m["gflop_s"] for m in pts],
             mode="markers+text",
-            text=[", ".join(f"{k}={v}" for k, v in m["params"].items()) for m in pts],
+            text=[", ".join(f"{md_text(k)}={md_text(v)}" for k, v in m["params"].items()) for m in pts],
             textposition="top center",
             marker={"size": 10},
-            name=text["model"].format(workload=workload, threads=pts[0]["threads"]),
+            name=text["model"].format(workload=md_text(workload), threads=md_text(pts[0]["threads"])),
         )
     for workload in sorted({r["workload"] for r in data["recipes"]}):
         pts = [r for r in data["recipes"] if r["workload"] == workload and r["gflop_s"]]
@@ -645,13 +649,13 @@ def roofline_figure(results: dict[str, Any], lang: str = "en"):
             y=[r["gflop_s"] for r in pts],
             mode="markers",
             text=[
-                f"{r['variant']} ({r['precision']}"
+                f"{md_text(r['variant'])} ({md_text(r['precision'])}"
                 + (f", {r['fraction_of_peak']:.0%})" if r["fraction_of_peak"] else ")")
                 for r in pts
             ],
             hovertemplate="%{text}<br>%{y:.1f} GFLOP/s<extra></extra>",
             marker={"size": [16 if r["recipe"] else 9 for r in pts], "symbol": "diamond"},
-            name=text["recipes"].format(workload=workload),
+            name=text["recipes"].format(workload=md_text(workload)),
         )
     fig.update_xaxes(type="log", title=text["x"])
     fig.update_yaxes(type="log", title=text["y"])

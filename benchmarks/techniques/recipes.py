@@ -747,6 +747,7 @@ FRAMEWORK_PAIRS = (("st-openvino", "openvino-defaults"), ("st-onnx", "onnxruntim
 
 
 def labels(result: ExperimentResult, lang: str) -> dict[str, str]:
+    """Each variant's label, escaped: it is read from the results file."""
     from benchmarks.report import _labels  # one place for a variant's label in each language
 
     return _labels(result, lang)
@@ -755,6 +756,8 @@ def labels(result: ExperimentResult, lang: str) -> dict[str, str]:
 def table_rows(
     result: ExperimentResult, lang: str, peak: dict[str, float], quality_text: Callable[[dict[str, Any]], str]
 ) -> list[dict[str, str]]:
+    from benchmarks.report import md_text  # strings from the results file show as text
+
     text, names = TEXT[lang], labels(result, lang)
     chosen = select(result)
     rows = []
@@ -775,7 +778,7 @@ def table_rows(
                 text["quality"]: quality_text(e.quality),
                 text["bar"]: text["yes"] if e.meets_bar else text["no"],
                 text["one_time"]: f"{e.one_time_s:.1f}",
-                text["precision"]: precision,
+                text["precision"]: md_text(precision),
                 text["peak"]: fraction,
             }
         )
@@ -783,6 +786,8 @@ def table_rows(
 
 
 def summary_lines(result: ExperimentResult, lang: str, peak: dict[str, float]) -> list[str]:
+    from benchmarks.report import md_text  # strings from the results file show as text
+
     text, names = TEXT[lang], labels(result, lang)
     chosen = select(result)
     lines = []
@@ -830,7 +835,7 @@ def summary_lines(result: ExperimentResult, lang: str, peak: dict[str, float]) -
                 text["limit"].format(
                     achieved=gflop_s,
                     fraction=gflop_s / peak[precision],
-                    precision=precision,
+                    precision=md_text(precision),
                     peak=peak[precision],
                 )
             )

@@ -1,0 +1,145 @@
+"""Data from elsewhere is untrusted (issue 19).
+
+A results file, or the archive of an earlier release, may carry markup in any string it holds:
+every page shows such strings as text, never as HTML, Markdown links or attributes. A results
+location that cannot be written is refused before any experiment runs, with nothing written.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, build_site
+
+TAG = "<img src=x onerror=alert(1)>"
+ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
+SCRIPT_END = "</script>" + TAG  # a breakout of the <script> that embeds a chart's data
+LINK = "[click me](javascript:alert(2))"  # a Markdown link
+ATTRS = "{: onclick=alert(3) }"  # attr_list: attributes on the table cell it ends
+ARCHIVED = "v0.1.0" + TAG  # a release folder's name is shown too
+
+# Notebooks show no results files: a stub replaces their markers, so this build executes none.
+NOTEBOOK_STUB = """
+import re
+
+MARKER = re.compile(r"<!--\\s*bench:notebook\\s+([\\w./-]+)\\s*-->")
+
+
+def on_page_markdown(markdown, page, config, files):
+    return MARKER.sub("", markdown)
+"""
+
+
+def _poison(directory: Path) -> None:
+    """Markup in the machine card, variant labels, info strings and a skipped run's reason."""
+    skipped = None
+    for path in sorted(directory.glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        card = data["machine"]
+        card["cpu"] = "AMD EPYC " + TAG
+        card["arch"] = "x86_64 " + LINK
+        card["isa"] = [*card.get("isa", []), TAG]
+        card["os"] = "Linux\n" + TAG
+        card["python"] = "3.11 | " + TAG
+        card["packages"] = {**card.get("packages", {}), "torch": "2.13.0 " + TAG}
+        card["commit"] = "6bcbbaef` " + TAG + " `"  # leaves a code span
+        card["date"] = "2026-12-06 " + ATTRS
+        card["machine_id"] = "m-" + TAG
+        for variant in data["config"].get("variants", []):
+            variant["label"] = variant["label"] + " " + SCRIPT_END
+            variant["label_zh"] = variant.get("label_zh", variant["label"]) + " " + SCRIPT_END
+        for record in data.get("variants", {}).values():
+            info = record.get("info", {})
+            for key in ("precision", "exporter"):
+                if key in info:
+                    info[key] = f"{info[key]} {TAG} {LINK}"
+        if data["status"] == "skipped":
+            data["reason"] = data["reason"] + " " + TAG + " " + LINK
+            skipped = data
+        path.write_text(json.dumps(data), encoding="utf-8")
+    assert skipped is not None, "no skipped result to poison"
+    # the latest run of an ok experiment was skipped: the page shows its reason beside the figures
+    latest = {**skipped, "experiment": "onnxruntime/minilm"}
+    (directory / "onnxruntime__minilm.latest.json").write_text(json.dumps(latest), encoding="utf-8")
+
+
+def _config_without_notebooks(tmp_path: Path) -> Path:
+    stub = tmp_path / "notebooks_stub.py"
+    stub.write_text(NOTEBOOK_STUB)
+    text = (REPO / "mkdocs.yml").read_text()
+    text = text.replace("docs_dir: docs", f"docs_dir: {REPO / 'docs'}")
+    text = text.replace("custom_dir: overrides", f"custom_dir: {REPO / 'overrides'}")
+    text = text.replace("- scripts/notebooks.py", f"- {stub}")
+    text = text.replace("- scripts/mkdocs_hooks.py", f"- {REPO / 'scripts/mkdocs_hooks.py'}")
+    config = tmp_path / "mkdocs.yml"
+    config.write_text(text)
+    return config
+
+
+@pytest.fixture(scope="module")
+def poisoned_site(tmp_path_factory: pytest.TempPathFactory, toy_results: Path) -> Path:
+    root = tmp_path_factory.mktemp("untrusted")
+    results = root / "results"
+    shutil.copytree(toy_results, results, ignore=shutil.ignore_patterns(".*"))
+    _poison(results)
+    archive = root / "archive"
+    shutil.copytree(results, archive / ARCHIVED)
+    site = root / "site"
+    proc = build_site(results, site, _config_without_notebooks(root), env={"BENCH_ARCHIVE_DIR": str(archive)})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return site
+
+
+# A tag (or a Markdown-made element) with an event handler that the injected strings carry.
+HANDLER = re.compile(r"<[a-zA-Z][^<>]*\son\w+\s*=\s*[\"']?alert", re.IGNORECASE)
+
+
+def test_markup_from_results_is_shown_as_text(poisoned_site):
+    pages = sorted(poisoned_site.rglob("*.html"))
+    assert len(pages) > 30
+    found = []
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        where = page.relative_to(poisoned_site)
+        if "<img src=x onerror=" in text.lower():
+            found.append(f"{where}: raw <img>")
+        if HANDLER.search(text):
+            found.append(f"{where}: event handler {HANDLER.search(text).group(0)!r}")
+        if re.search(r"href=[\"']?javascript:", text, re.IGNORECASE):
+            found.append(f"{where}: javascript: link")
+        if "</script><img" in text:
+            found.append(f"{where}: </script> breakout")
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize("page", ["releases.html", "zh/releases.html"])
+def test_machine_card_and_archive_shown_escaped(poisoned_site, page):
+    text = (poisoned_site / page).read_text(encoding="utf-8")
+    assert f"AMD EPYC {ESCAPED}" in text  # the machine card: the text is there, as text
+    assert "x86_64 [click me](javascript:alert(2))" in _visible(text)
+    assert f"2.13.0 {ESCAPED}" in text  # a package version
+    assert f"v0.1.0{ESCAPED}" in text  # the archived release's folder
+
+
+def test_labels_reasons_and_info_shown_escaped(poisoned_site):
+    page = (poisoned_site / "onnxruntime.html").read_text(encoding="utf-8")
+    visible = _visible(page)
+    assert f"PyTorch eager FP32 </script>{TAG}" in visible  # a variant label, in the quality table
+    assert f"fp32 {TAG} {LINK}" in visible  # an info string
+    assert f"{TAG} {LINK}" in _visible((poisoned_site / "tensorrt.html").read_text())  # skipped reason
+    assert "ONNX Runtime at its defaults" in page or "ort-plain" in page
+    # normal text renders as before: symbols, Chinese, links
+    assert "×" in page and 'href="methodology.html' in page
+    assert "本页构建于" in (poisoned_site / "zh/onnxruntime.html").read_text()
+
+
+def _visible(html_text: str) -> str:
+    """The page's text as a reader sees it (tags dropped, entities decoded)."""
+    import html
+
+    return html.unescape(re.sub(r"<[^>]+>", "", html_text))
