@@ -37,6 +37,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             get_profile(args.profile)
             experiments = [get_experiment(n) for n in args.names] or list(all_experiments().values())
+            # Before anything runs: a location that cannot take results would lose every result.
+            try:
+                results_mod.check_writable(results_mod.results_dir())
+            except results_mod.ResultsLocationError as exc:
+                print(
+                    f"error: {exc}; nothing was run (BENCH_RESULTS_DIR sets the results location)",
+                    file=sys.stderr,
+                )
+                return 2
             from benchmarks.runner import run_all
 
             try:

@@ -23,6 +23,45 @@ def results_dir() -> Path:
     return Path(os.environ.get("BENCH_RESULTS_DIR", REPO_ROOT / "results"))
 
 
+class ResultsLocationError(Exception):
+    """The results location cannot be created or written (a file, no permission, a full disk)."""
+
+
+def check_writable(directory: Path) -> None:
+    """Refuse a results location that cannot take results, before any experiment runs.
+
+    The location must be a folder in which a file can be written, or, when it does not exist yet,
+    its nearest existing parent must be a folder in which a folder can be made. A probe is written
+    and removed; a missing location is not created. Raises ResultsLocationError naming the path
+    and the reason.
+    """
+    directory = Path(directory)
+    existing = directory
+    while not os.path.lexists(existing) and existing.parent != existing:
+        existing = existing.parent
+    if not existing.is_dir():
+        if existing == directory:
+            raise ResultsLocationError(f"results location {directory} is not a folder")
+        raise ResultsLocationError(
+            f"results location {directory} cannot be created: {existing} is not a folder"
+        )
+    try:
+        if existing == directory:
+            fd, probe = tempfile.mkstemp(dir=directory, prefix=".write-check-", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(b"results location check\n")
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            finally:
+                Path(probe).unlink(missing_ok=True)
+        else:
+            os.rmdir(tempfile.mkdtemp(dir=existing, prefix=".write-check-"))
+    except OSError as exc:
+        action = "cannot be written" if existing == directory else f"cannot be created in {existing}"
+        raise ResultsLocationError(f"results location {directory} {action}: {exc.strerror or exc}") from None
+
+
 def archive_dir() -> Path:
     """Results of earlier releases, one folder per release (``archive/v1.0/*.json``)."""
     return Path(os.environ.get("BENCH_ARCHIVE_DIR", REPO_ROOT / "archive"))

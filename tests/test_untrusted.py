@@ -8,13 +8,14 @@ location that cannot be written is refused before any experiment runs, with noth
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, build_site
+from tests.conftest import REPO, build_site, run_cli
 
 TAG = "<img src=x onerror=alert(1)>"
 ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
@@ -143,3 +144,77 @@ def _visible(html_text: str) -> str:
     import html
 
     return html.unescape(re.sub(r"<[^>]+>", "", html_text))
+
+
+# ---- the results location ---------------------------------------------------------------------
+
+
+def _refused(proc, path: Path) -> None:
+    assert proc.returncode != 0, proc.stdout + proc.stderr
+    assert str(path) in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr  # one clear line
+    assert proc.stdout.strip() == "", proc.stdout  # nothing ran
+
+
+def test_results_location_that_is_a_file_is_refused(tmp_path):
+    target = tmp_path / "results"
+    target.write_text("not a folder")
+    proc = run_cli("run", "tensorrt/resnet50", "--profile", "toy", env={"BENCH_RESULTS_DIR": str(target)})
+    _refused(proc, target)
+    assert "not a folder" in proc.stderr
+    assert target.read_text() == "not a folder"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]
+
+
+def test_results_location_under_a_file_is_refused(tmp_path):
+    parent = tmp_path / "results"
+    parent.write_text("not a folder")
+    target = parent / "machine-a"
+    proc = run_cli("run", "tensorrt/resnet50", "--profile", "toy", env={"BENCH_RESULTS_DIR": str(target)})
+    _refused(proc, target)
+    assert parent.read_text() == "not a folder"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions")
+@pytest.mark.parametrize("missing", [False, True], ids=["folder", "folder-to-create"])
+def test_read_only_results_location_is_refused(tmp_path, missing):
+    folder = tmp_path / "results"
+    folder.mkdir()
+    (folder / "kept.json").write_text("{}")
+    target = folder / "new" if missing else folder
+    folder.chmod(0o555)
+    try:
+        proc = run_cli("run", "tensorrt/resnet50", "--profile", "toy", env={"BENCH_RESULTS_DIR": str(target)})
+        _refused(proc, target)
+        assert "permission" in proc.stderr.lower()
+        assert sorted(p.name for p in folder.iterdir()) == ["kept.json"]
+    finally:
+        folder.chmod(0o755)
+
+
+def test_check_writable_leaves_nothing_behind(tmp_path):
+    from benchmarks import results
+
+    results.check_writable(tmp_path)
+    results.check_writable(tmp_path / "a" / "b")  # creatable: fine, and not created yet
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_check_writable_names_the_reason(tmp_path, monkeypatch):
+    """What the read-only tests check, also where they are skipped (root writes anywhere)."""
+    from benchmarks import results
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(results.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(results.tempfile, "mkdtemp", refuse)
+    for target, says in (
+        (tmp_path, "cannot be written"),
+        (tmp_path / "new", f"cannot be created in {tmp_path}"),
+    ):
+        with pytest.raises(results.ResultsLocationError, match="Permission denied") as caught:
+            results.check_writable(target)
+        assert str(target) in str(caught.value) and says in str(caught.value)
+    assert list(tmp_path.iterdir()) == []
