@@ -28,8 +28,8 @@ def test_onnx_export_matches_pytorch(name, tmp_path, cache_dir):
     )
     assert variant.info["export_choice_reason"]
     assert candidates["torchscript-17"]["opset"] == 17
-    # The session options every ONNX Runtime variant gets: threads set, idle threads not spinning.
-    assert variant.info["intra_op_threads"] == 2 and variant.info["allow_spinning"] == "0"
+    # The session options every ONNX Runtime variant gets: threads set, idle threads spinning.
+    assert variant.info["intra_op_threads"] == 2 and variant.info["allow_spinning"] == "1"
 
     model = workload.torch_model()
     batch = workload.eval_batches(limit=20)[0]
@@ -63,8 +63,11 @@ def test_parity_failure_is_an_error(tmp_path, cache_dir, monkeypatch):
 def test_session_options_tuned_and_defaults():
     tuned, record = engines.ort_session_options(3, "basic")
     assert tuned.intra_op_num_threads == 3 and tuned.inter_op_num_threads == 1
-    assert tuned.get_session_config_entry("session.intra_op.allow_spinning") == "0"
-    assert record["graph_optimization_level"] == "basic" and record["allow_spinning"] == "0"
+    assert tuned.get_session_config_entry("session.intra_op.allow_spinning") == "1"
+    assert record["graph_optimization_level"] == "basic" and record["allow_spinning"] == "1"
+    sleeping, record = engines.ort_session_options(3, spinning=False)
+    assert sleeping.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert record["allow_spinning"] == "0" and record["session_options"] == "tuned, idle threads sleeping"
     plain, record = engines.ort_session_options(3, engine_defaults=True)
     assert plain.intra_op_num_threads == 3 and plain.inter_op_num_threads == 0
     with pytest.raises(RuntimeError):  # not set: ONNX Runtime's default (spinning) applies
