@@ -1501,7 +1501,21 @@ def results_frame(result: ExperimentResult) -> pd.DataFrame:
                     "commit": result.machine.get("commit"),
                 }
             )
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame([{csv_cell(k): csv_cell(v) for k, v in row.items()} for row in rows])
+    return frame
+
+
+# A spreadsheet opening a CSV runs a cell that starts with one of these as a formula (CSV
+# injection); names in a results file may come from another machine.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A value for a downloadable CSV: strings that a spreadsheet would read as a formula get a
+    leading apostrophe, as OWASP advises; numbers and other strings are left as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def download_links(experiments: set[str], lang: str, prefix: str) -> str:

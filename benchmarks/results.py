@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from dataclasses import asdict, dataclass, field
@@ -107,11 +108,84 @@ class ExperimentResult:
         missing = [k for k in required if k not in data]
         if missing:
             raise ResultsError(f"{source}: missing fields {missing}")
+        check_shape(data, source)
         known = {f for f in cls.__dataclass_fields__}
         try:
             return cls(**{k: v for k, v in data.items() if k in known})
         except TypeError as exc:
             raise ResultsError(f"{source}: {exc}") from exc
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def check_shape(data: dict[str, Any], source: str = "<dict>") -> None:
+    """Refuse a results file whose fields have the wrong types, naming the first wrong field.
+
+    A results file may come from another machine or an earlier release: the pages and the
+    verdicts read its figures as numbers and its names as strings, and a string where a
+    number belongs would otherwise end the build in a TypeError deep inside a renderer."""
+
+    def fail(where: str, expected: str, value: Any) -> None:
+        shown = repr(value)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        raise ResultsError(f"{source}: {where}: expected {expected}, got {shown}")
+
+    def need(where: str, value: Any, kind: type | tuple[type, ...], expected: str) -> None:
+        if not isinstance(value, kind) or isinstance(value, bool):
+            fail(where, expected, value)
+
+    for key in ("experiment", "status", "profile", "cache_key", "started"):
+        if key in data:
+            need(key, data[key], str, "a string")
+    if data.get("reason") is not None:
+        need("reason", data["reason"], str, "a string or null")
+    if "duration_s" in data and not _is_number(data["duration_s"]):
+        fail("duration_s", "a number", data["duration_s"])
+    for key in ("config", "machine", "one_time_costs", "variants", "cache_inputs"):
+        if key in data:
+            need(key, data[key], dict, "an object")
+    for key, value in data.get("machine", {}).items():
+        if value is not None and not isinstance(value, str | int | float | list | dict):
+            fail(f"machine.{key}", "a string, number, list or object", value)
+    for name, version in (data.get("machine", {}).get("packages") or {}).items():
+        need(f"machine.packages.{name}", version, str, "a version string")
+    for i, spec in enumerate(data.get("config", {}).get("variants", []) or []):
+        need(f"config.variants[{i}]", spec, dict, "an object")
+        for key in ("name", "label"):
+            need(f"config.variants[{i}].{key}", spec.get(key), str, "a string")
+    for name, record in data.get("variants", {}).items():
+        need(f"variants.{name}", record, dict, "an object")
+        for metric, value in (record.get("quality") or {}).items():
+            if value is not None and not _is_number(value):
+                fail(f"variants.{name}.quality.{metric}", "a number", value)
+    need("points", data.get("points", []), list, "a list")
+    for i, point in enumerate(data.get("points", [])):
+        where = f"points[{i}]"
+        need(where, point, dict, "an object")
+        need(f"{where}.params", point.get("params"), dict, "an object")
+        for key, value in point["params"].items():
+            if not isinstance(value, int) or isinstance(value, bool):
+                fail(f"{where}.params.{key}", "an integer", value)
+        need(f"{where}.variants", point.get("variants"), dict, "an object")
+        for name, entry in point["variants"].items():
+            at = f"{where}.variants.{name}"
+            need(at, entry, dict, "an object")
+            need(f"{at}.latency", entry.get("latency"), dict, "an object")
+            latency = entry["latency"]
+            for key in ("count", "p50", "mean", "min", "p90", "p99", "max"):
+                if (key == "p50" or key in latency) and not _is_number(latency.get(key)):
+                    fail(f"{at}.latency.{key}", "a number", latency.get(key))
+            medians = entry.get("round_medians", [])
+            if not isinstance(medians, list) or not all(_is_number(m) for m in medians):
+                fail(f"{at}.round_medians", "a list of numbers", medians)
+            speed = entry.get("speedup")
+            if speed is not None:
+                need(f"{at}.speedup", speed, dict, "an object")
+                for key in ("median", "ci_low", "ci_high"):
+                    if key in speed and not _is_number(speed[key]):
+                        fail(f"{at}.speedup.{key}", "a number", speed[key])
 
 
 def file_name(experiment: str, suffix: str = "") -> str:

@@ -218,3 +218,68 @@ def test_check_writable_names_the_reason(tmp_path, monkeypatch):
             results.check_writable(target)
         assert str(target) in str(caught.value) and says in str(caught.value)
     assert list(tmp_path.iterdir()) == []
+
+
+def _stored(candidate: str = "onnxruntime") -> dict:
+    """A small results file as the runner writes it: one point, a baseline and a candidate."""
+    from tests import synthetic
+
+    found = synthetic.result(
+        "onnxruntime/digits-cnn",
+        "digits-cnn",
+        {"pytorch-eager": {"quality": {"accuracy": 0.98}}, candidate: {"quality": {"accuracy": 0.98}}},
+        [({"batch": 1}, {candidate: 2.0})],
+    ).to_dict()
+    found["machine"]["packages"] = {"torch": "2.13.0"}
+    for entry in found["points"][0]["variants"].values():
+        p50 = entry["latency"]["p50"]
+        entry["latency"] |= {
+            "mean": p50,
+            "stdev": 0.0,
+            "cv": 0.0,
+            "min": p50,
+            "p90": p50,
+            "p99": p50,
+            "max": p50,
+        }
+        entry["round_medians"] = [p50] * 4
+    return found
+
+
+@pytest.mark.parametrize(
+    "where, value, named",
+    [
+        (
+            ("points", 0, "variants", "onnxruntime", "latency", "p50"),
+            "fast",
+            "latency.p50: expected a number",
+        ),
+        (("points", 0, "params", "batch"), "1", "params.batch: expected an integer"),
+        (("variants", "onnxruntime", "quality", "accuracy"), [0.98], "quality.accuracy: expected a number"),
+        (("machine", "packages", "torch"), 2, "machine.packages.torch: expected a version string"),
+        (("points", 0, "variants", "onnxruntime", "speedup", "median"), None, "speedup.median"),
+    ],
+)
+def test_a_results_file_with_wrong_types_is_refused_naming_the_field(tmp_path, where, value, named):
+    from benchmarks import results
+
+    data = _stored()
+    results.ExperimentResult.from_dict(json.loads(json.dumps(data)))  # the untouched file loads
+    target = data
+    for key in where[:-1]:
+        target = target[key]
+    target[where[-1]] = value
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(results.ResultsError, match=re.escape(named)):
+        results.load(path)
+
+
+def test_csv_downloads_do_not_carry_formulas():
+    from benchmarks import results
+    from benchmarks.report import results_frame
+
+    found = results.ExperimentResult.from_dict(_stored("=HYPERLINK(1)"))
+    frame = results_frame(found)
+    assert "'=HYPERLINK(1)" in set(frame["variant"]) and "=HYPERLINK(1)" not in set(frame["variant"])
+    assert frame["speedup_median"].dropna().tolist() == [2.0]  # numbers stay numbers
