@@ -74,6 +74,22 @@ def test_litert_converts_the_digits_cnn_and_matches_pytorch(digits, tmp_path):
     assert variant.info["parity_max_abs_diff"] <= digits.PARITY_ATOL
 
 
+def test_litert_tuned_form_binds_inputs_once_and_still_answers_each_input(digits, tmp_path):
+    """The recipe candidate's options: its own thread count, inputs copied in once; a call after
+    another input was set (an evaluation batch) copies its own inputs in again."""
+    variant = ie.build_litert(digits, {"threads": 1, "bound": True}, threads=2, workdir=tmp_path)
+    assert variant.info["intra_op_threads"] == 1 and variant.info["inputs"].startswith("set once")
+    timed = digits.timing_inputs({"batch": 1})
+    call = variant.bind(timed)
+    first = np.array(call())
+    batch = digits.eval_batches(limit=20)[0]
+    np.testing.assert_allclose(
+        variant.predict(batch), _eager_outputs(digits, batch), atol=digits.PARITY_ATOL, rtol=0
+    )
+    np.testing.assert_allclose(np.array(call()), first, rtol=0, atol=0)  # its own inputs again
+    np.testing.assert_allclose(first, _eager_outputs(digits, timed), atol=digits.PARITY_ATOL, rtol=0)
+
+
 def test_torch_compile_matches_pytorch(digits, tmp_path):
     variant = ie.build_torch_compile(digits, {}, threads=2, workdir=tmp_path)
     assert variant.info["torch_threads"] == 2

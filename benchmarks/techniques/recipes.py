@@ -466,6 +466,22 @@ ORT_BOUND = VariantSpec(
     {"role": CANDIDATE},
     ORT_PACKAGES,
 )
+LITERT_BOUND = VariantSpec(
+    "recipe-litert-bound",
+    "LiteRT (XNNPACK), inputs bound once, all cores",
+    "LiteRT(XNNPACK),输入只绑定一次、全部核心",
+    LITERT.builder,
+    {"role": CANDIDATE, "bound": True},
+    LITERT.packages,
+)
+LITERT_BOUND_1T = VariantSpec(
+    "recipe-litert-bound-1t",
+    "LiteRT (XNNPACK), inputs bound once, one thread",
+    "LiteRT(XNNPACK),输入只绑定一次、单线程",
+    LITERT.builder,
+    {"role": CANDIDATE, "bound": True, "threads": 1},
+    LITERT.packages,
+)
 ORT_BOUND_1T = VariantSpec(
     "recipe-ort-bound-1t",
     "ONNX Runtime, all optimisations, IO binding, one thread",
@@ -500,6 +516,8 @@ EXPERIMENTS = [
             ORT_BOUND,
             ORT_BOUND_1T,
             OPENVINO_STATIC,
+            LITERT_BOUND,
+            LITERT_BOUND_1T,
         ),
         grids={"toy": ({"batch": 1},), "default": ({"batch": 1},), "full": ({"batch": 1}, {"batch": 256})},
     ),
