@@ -113,6 +113,10 @@ TEXT: dict[str, dict[str, str]] = {
         "nn_top1_agreement": "top-1 neighbour agreement",
         "nn_top10_overlap": "top-10 neighbour overlap",
         "top1_agreement": "top-1 agreement with FP32",
+        "topic_p1": "topic precision@1",
+        "topic_map": "topic MAP",
+        "topic_map_fp32": "FP32's topic MAP",
+        "topic_map_ratio": "topic MAP, share of FP32's",
         "claim": "Claim {claim}",
         "rule": "Rule",
         "verdict": "Verdict",
@@ -268,6 +272,10 @@ TEXT: dict[str, dict[str, str]] = {
         "nn_top1_agreement": "最近邻 top-1 一致率",
         "nn_top10_overlap": "最近邻 top-10 重合率",
         "top1_agreement": "与 FP32 的 top-1 一致率",
+        "topic_p1": "主题检索 precision@1",
+        "topic_map": "主题检索 MAP",
+        "topic_map_fp32": "FP32 的主题检索 MAP",
+        "topic_map_ratio": "主题检索 MAP 占 FP32 的比例",
         "claim": "论断 {claim}",
         "rule": "判定规则",
         "verdict": "结论",
@@ -476,7 +484,7 @@ def _point_label(params: dict[str, int], lang: str) -> str:
 
 
 # Quality metrics shown in every speed table, next to the figures they qualify.
-HEADLINE_METRICS = ("accuracy", "cosine_mean", "nn_top1_agreement", "top1_agreement")
+HEADLINE_METRICS = ("accuracy", "cosine_mean", "topic_map_ratio", "nn_top1_agreement", "top1_agreement")
 
 
 def _point_spec(kind: str, spec: str | None, shape: str) -> tuple[list[str], dict[str, int]]:
