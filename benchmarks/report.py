@@ -57,7 +57,7 @@ TEXT: dict[str, dict[str, str]] = {
         "consistency_lead": "This build timed {n} configurations in more than one experiment. Their p50 "
         "differed across experiments by a median of **{median:.1%}** (slowest over fastest, minus one); "
         "the largest spread, {worst:.1%}, is {label} on {workload} at {point}. These p50s were taken "
-        "minutes apart, so the spread also holds how the machine's speed drifted meanwhile.",
+        "minutes apart, so the spread also includes how far the machine's speed drifted meanwhile.",
         "consistency_speedups": "The paired speedups over PyTorch eager FP32, each timed in the same rounds "
         "as its baseline, differed across experiments by a median of **{median:.1%}** ({n} configurations; "
         "largest {worst:.1%}, {label} on {workload} at {point}). Verdicts compare such speedups, so a "
