@@ -58,9 +58,12 @@ PROFILES: dict[str, Profile] = {
         training_scale=0.1,
     ),
     # What `make site` runs on a 2-core machine: about 200 (variant, point) pairs in six
-    # paired rounds (the median of four ratios moved by 7-12% between experiments timing
-    # the same configuration in one build). At a workload's reference point, the one
-    # verdicts and recipes read, a round lasts 0.35 s of calls:
+    # paired rounds, whose min-max interval has a 96.9% level (four rounds: 87.5%), in the
+    # time four rounds of 0.5 s took. It did not make one build agree with itself better:
+    # the median spread of a configuration's paired speedup across experiments measured
+    # 7-12% in three builds with four rounds and 14% in one with six, on the AMD EPYC VM;
+    # the host's noise sets it. At a workload's reference point, the one verdicts and
+    # recipes read, a round lasts 0.35 s of calls:
     # rounds of 0.05 s held about 3 MiniLM calls, and the first calls after another
     # worker weighed so much that a peer measured 45% slower than the same engine
     # timed plainly. Every round starts with 0.05 s of untimed calls for the same
