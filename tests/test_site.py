@@ -117,15 +117,18 @@ def test_plotly_bundle_matches_package(built_site):
 def test_release_version_and_earlier_releases_shown(tmp_path, toy_results):
     archive = tmp_path / "archive"
     shutil.copytree(toy_results, archive / "v0.1.0")
+    # The version comes from the release's tag, which is text: markup in it is shown, not run.
+    version = "v0.2.0<img src=x onerror=alert(1)>"
     proc = build_site(
-        toy_results, tmp_path / "site", env={"BENCH_ARCHIVE_DIR": str(archive), "SITE_VERSION": "v0.2.0"}
+        toy_results, tmp_path / "site", env={"BENCH_ARCHIVE_DIR": str(archive), "SITE_VERSION": version}
     )
     assert proc.returncode == 0, proc.stderr
     page = (tmp_path / "site/releases.html").read_text()
     assert "v0.1.0" in page and "this build" in page
-    assert "Release <strong>v0.2.0</strong>" in page
+    shown = "v0.2.0&lt;img src=x onerror=alert(1)&gt;"
+    assert f"Release <strong>{shown}</strong>" in page and "<img src=x" not in page
     zh = (tmp_path / "site/zh/releases.html").read_text()
-    assert "本次构建" in zh and "版本 <strong>v0.2.0</strong>" in zh
+    assert "本次构建" in zh and f"版本 <strong>{shown}</strong>" in zh and "<img src=x" not in zh
 
 
 def test_without_archive_the_page_says_so(built_site):
