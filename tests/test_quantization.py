@@ -244,3 +244,34 @@ def test_experiment_runs_at_toy_size(quantization_results, name):
     if name == "quantization/minilm":
         # The six feed-forward output projections (fed by GELU) stay FP32 in static INT8.
         assert result["variants"]["ort-int8-static"]["info"]["nodes_kept_fp32"] == 6
+
+
+@pytest.mark.parametrize("gelu", ["Gelu", "Erf"])
+def test_ffn_output_projections_are_found_whichever_way_the_export_writes_gelu(tmp_path, gelu):
+    """torch.export (opset 20) writes a Gelu node, the TorchScript exporter an Erf inside GELU's
+    arithmetic; static INT8 keeps the projection after it in FP32 either way."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    weight = helper.make_tensor("w", TensorProto.FLOAT, [4, 4], [0.1] * 16)
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["h"], name="up")]
+    if gelu == "Gelu":
+        nodes.append(helper.make_node("Gelu", ["h"], ["g"], name="gelu"))
+    else:  # 0.5 * h * (1 + erf(h / sqrt(2))), as the TorchScript exporter writes it
+        nodes += [
+            helper.make_node("Erf", ["h"], ["e"], name="erf"),
+            helper.make_node("Add", ["e", "one"], ["a"], name="add"),
+            helper.make_node("Mul", ["h", "a"], ["g"], name="mul"),
+        ]
+    nodes.append(helper.make_node("MatMul", ["g", "w"], ["y"], name="down"))
+    inits = [weight] + ([helper.make_tensor("one", TensorProto.FLOAT, [], [1.0])] if gelu == "Erf" else [])
+    graph = helper.make_graph(
+        nodes,
+        "ffn",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
+        inits,
+    )
+    path = tmp_path / "ffn.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)]), str(path))
+    assert q.matmuls_after_gelu(path) == ["down"]

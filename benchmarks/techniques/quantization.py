@@ -248,7 +248,9 @@ def linear_matmuls(path: Path) -> list[str]:
 
 
 def matmuls_after_gelu(path: Path, depth: int = 3) -> list[str]:
-    """MatMul nodes fed by a GELU (an Erf at most ``depth`` producers back): a transformer's FFN output.
+    """MatMul nodes fed by a GELU (a Gelu node, or the Erf of its decomposed form, at most ``depth``
+    producers back): a transformer's FFN output. The TorchScript exporter writes GELU as Erf and
+    arithmetic; torch.export at opset 20 writes a Gelu node; either export may be the one kept.
 
     GELU outputs carry a few very large values; one static per-tensor range for them
     leaves the many small values with almost no resolution.
@@ -262,7 +264,9 @@ def matmuls_after_gelu(path: Path, depth: int = 3) -> list[str]:
         node = producer.get(tensor)
         if node is None:
             return False
-        return node.op_type == "Erf" or (left > 0 and any(from_erf(t, left - 1) for t in node.input))
+        return node.op_type in ("Erf", "Gelu") or (
+            left > 0 and any(from_erf(t, left - 1) for t in node.input)
+        )
 
     return [n.name for n in graph.node if n.op_type == "MatMul" and from_erf(n.input[0], depth)]
 
