@@ -6,7 +6,7 @@ PROFILE ?= default
 STAMP := $(VENV)/.installed
 ADDR ?= 127.0.0.1:8000
 
-.PHONY: install bench site build serve test lint browser lock clean
+.PHONY: install bench site build serve test test-fast lint browser lock clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,12 +33,20 @@ build: $(STAMP)
 serve: $(STAMP)
 	$(VENV)/bin/mkdocs serve --dev-addr $(ADDR)
 
+# The fast tier first (a broken rule fails in a minute), then the toy run, the site and the browser.
 test: $(STAMP) browser lint
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not full"
+	$(PY) -m pytest -m full
 
+# Unit tests and rule tests on synthetic results: no toy run, no browser, under two minutes.
+test-fast: $(STAMP) lint
+	$(PY) -m pytest -m "not full"
+
+# Style and the type check (the import-layer contracts are a test: tests/test_layers.py).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 # Debian's chromium for the real-browser tests (browser downloads by test tools fail offline).
 browser:

@@ -9,6 +9,7 @@ import sys
 from benchmarks import results as results_mod
 from benchmarks.experiments import (
     PROFILES,
+    Profile,
     UnknownExperimentError,
     UnknownProfileError,
     all_experiments,
@@ -32,10 +33,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "list":
-            get_profile(args.profile)
-            return _list(args.profile)
+            return _list(get_profile(args.profile))
         if args.command == "run":
-            get_profile(args.profile)
+            profile = get_profile(args.profile)
             experiments = [get_experiment(n) for n in args.names] or list(all_experiments().values())
             # Before anything runs: a location that cannot take results would lose every result.
             try:
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             from benchmarks.runner import run_all
 
             try:
-                outcomes = run_all(experiments, args.profile, force=args.force)
+                outcomes = run_all(experiments, profile, force=args.force)
             except KeyboardInterrupt:
                 print(
                     "interrupted: finished results are kept; run again to resume with what is missing",
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
-def _list(profile: str) -> int:
+def _list(profile: Profile) -> int:
     from benchmarks.machine import machine_card
     from benchmarks.results import results_dir
     from benchmarks.runner import state

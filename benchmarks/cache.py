@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchmarks.experiments import Experiment, VariantSpec, get_profile
+from benchmarks.experiments import Experiment, Profile, VariantSpec
 from benchmarks.machine import package_versions
 from benchmarks.results import ExperimentResult
 from benchmarks.workloads import WORKLOADS
@@ -27,7 +27,13 @@ from benchmarks.workloads import WORKLOADS
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent
 # Code every experiment runs through.
-SHARED_MODULES = ("benchmarks.harness", "benchmarks.runner", "benchmarks.experiments", "benchmarks.workloads")
+SHARED_MODULES = (
+    "benchmarks.harness",
+    "benchmarks.runner",
+    "benchmarks.workers",
+    "benchmarks.experiments",
+    "benchmarks.workloads",
+)
 ALWAYS_PACKAGES = ("numpy", "torch")
 
 
@@ -38,7 +44,7 @@ def _module_file(name: str) -> Path | None:
 
 def source_files(exp: Experiment) -> list[Path]:
     workload = WORKLOADS.get(exp.workload, "")
-    modules = [*SHARED_MODULES, f"benchmarks.techniques.{exp.technique}", workload]
+    modules = [*SHARED_MODULES, exp.module or f"benchmarks.techniques.{exp.technique}", workload]
     modules += [v.builder.partition(":")[0] for v in exp.variants]
     files = {f for m in modules if m and (f := _module_file(m)) is not None}
     if workload and (workload_file := _module_file(workload)) is not None:
@@ -89,7 +95,7 @@ def loaded_code() -> dict[str, list[str]]:
 
 
 def cache_inputs(
-    exp: Experiment, profile: str, card: dict[str, Any], loaded: dict[str, list[str]] | None = None
+    exp: Experiment, profile: Profile, card: dict[str, Any], loaded: dict[str, list[str]] | None = None
 ) -> dict[str, Any]:
     """The key's inputs: declared code and packages, plus those a run reported as ``loaded``
     (a stored result's own record, when checking it for staleness)."""
@@ -100,7 +106,7 @@ def cache_inputs(
             files.add(file)
     packages = set(packages_used(exp)) | set((loaded or {}).get("packages", ()))
     inputs = {
-        "profile": profile,
+        "profile": profile.name,
         "config": _digest(json.dumps(exp.config(profile), sort_keys=True, default=str).encode()),
         "sources": {_display(f): _digest(f.read_bytes()) for f in sorted(files)},
         "packages": package_versions(tuple(sorted(packages))),
@@ -115,7 +121,7 @@ def cache_inputs(
 # count alone: no training and no randomness, and the files they load (ONNX exports,
 # OpenVINO IRs, LiteRT models) are cached by content. The first experiment of a run to
 # evaluate one with given options stores its outputs; the later ones reuse them.
-EAGER_BUILDER = "benchmarks.engines:build_pytorch_eager"
+EAGER_BUILDER = "benchmarks.engines.pytorch:build_pytorch_eager"
 PURE_BUILDERS = (
     EAGER_BUILDER,
     "benchmarks.techniques.onnxruntime:build_ort_graph",
@@ -129,7 +135,7 @@ LABEL_OPTIONS = ("role",)
 
 
 def outputs_key(
-    exp: Experiment, variant: VariantSpec, profile: str, card: dict[str, Any], threads: int
+    exp: Experiment, variant: VariantSpec, profile: Profile, card: dict[str, Any], threads: int
 ) -> str | None:
     """What a variant's outputs on the evaluation set depend on, or None when they cannot be
     shared between experiments (training, randomness, or a builder not known to be pure)."""
@@ -138,25 +144,26 @@ def outputs_key(
         return None
     workload = WORKLOADS[exp.workload]
     modules = (builder.partition(":")[0], "benchmarks.engines", workload, *SHARED_MODULES)
-    files = {_module_file(m) for m in modules}
-    files |= set((_module_file(workload).parent / "data").glob("*"))
+    files = {f for m in modules if (f := _module_file(m)) is not None}
+    files |= set((PACKAGE_DIR / "engines").glob("*.py"))  # each engine's settings, in its own module
+    files |= set((PACKAGE_DIR / "workloads" / "data").glob("*"))  # data a workload reads lives beside it
     inputs = {
         "workload": exp.workload,
         "builder": builder,
         "options": {k: v for k, v in variant.options.items() if k not in LABEL_OPTIONS},
-        "sources": {_display(f): _digest(f.read_bytes()) for f in sorted(files - {None})},
+        "sources": {_display(f): _digest(f.read_bytes()) for f in sorted(files)},
         "packages": package_versions(
             tuple(sorted({*ALWAYS_PACKAGES, *variant.packages, *_workload_packages(exp.workload)}))
         ),
         "machine": card["machine_id"],
         "threads": threads,
-        "eval_limit": get_profile(profile).eval_limit,
+        "eval_limit": profile.eval_limit,
     }
     return key_of(inputs)[:16]
 
 
 def stored_inputs(
-    exp: Experiment, profile: str, card: dict[str, Any], stored: ExperimentResult
+    exp: Experiment, profile: Profile, card: dict[str, Any], stored: ExperimentResult
 ) -> dict[str, Any]:
     """The current inputs of what a stored result says it loaded, to compare with its own."""
     return cache_inputs(exp, profile, card, (stored.cache_inputs or {}).get("loaded"))

@@ -7,6 +7,7 @@ over a grid of points; each technique module declares its own in
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
 import pkgutil
@@ -143,6 +144,11 @@ class Experiment:
             "(then it is recorded as skipped), or None when it can; must not import heavy engines"
         },
     )
+    module: str | None = field(
+        default=None,
+        compare=False,
+        metadata={"help": "the technique module declaring it (all_experiments fills it in)"},
+    )
 
     def __post_init__(self) -> None:
         if len(self.variants) < 2:
@@ -157,12 +163,12 @@ class Experiment:
     def baseline(self) -> VariantSpec:
         return self.variants[0]
 
-    def points(self, profile: str) -> tuple[dict[str, int], ...]:
-        return self.grids[get_profile(profile).name]
+    def points(self, profile: Profile) -> tuple[dict[str, int], ...]:
+        return self.grids[profile.name]
 
-    def config(self, profile: str) -> dict[str, Any]:
+    def config(self, profile: Profile) -> dict[str, Any]:
         """Everything that determines the result, stored with it."""
-        prof = get_profile(profile)
+        prof = profile
         return {
             "technique": self.technique,
             "workload": self.workload,
@@ -191,6 +197,8 @@ def training_length(full: int) -> int:
 
 
 def get_profile(name: str) -> Profile:
+    """The profile by name: looked up once, where a name enters (the command line), and
+    passed down typed."""
     if name not in PROFILES:
         raise UnknownProfileError(f"unknown profile {name!r}; choose one of: {', '.join(PROFILES)}")
     return PROFILES[name]
@@ -199,10 +207,10 @@ def get_profile(name: str) -> Profile:
 def all_experiments() -> dict[str, Experiment]:
     found: dict[str, Experiment] = {}
     for module_name in technique_modules():
-        for exp in importlib.import_module(module_name).EXPERIMENTS:
+        for exp in getattr(importlib.import_module(module_name), "EXPERIMENTS", ()):
             if exp.name in found:
                 raise ValueError(f"experiment {exp.name} is declared twice")
-            found[exp.name] = exp
+            found[exp.name] = exp if exp.module else dataclasses.replace(exp, module=module_name)
     return found
 
 

@@ -166,7 +166,7 @@ def is_own_variant(experiment: str, variant: str) -> bool:
     if spec is None:
         return True
     module = spec.builder.partition(":")[0]
-    if exp.technique not in _techniques_by_module().get(module, frozenset()):
+    if exp is None or exp.technique not in _techniques_by_module().get(module, frozenset()):
         return False
     return not any(spec.options.get(k, object()) == v for k, v in CONTROL_OPTIONS.items())
 
@@ -212,7 +212,7 @@ def _builder(experiment: str, variant: str) -> str:
     return spec.builder if spec is not None else f"?{variant}"
 
 
-EAGER_BUILDER = "benchmarks.engines:build_pytorch_eager"
+EAGER_BUILDER = "benchmarks.engines.pytorch:build_pytorch_eager"
 
 
 def _plain_eager_baseline(name: str, result: ExperimentResult) -> str | None:

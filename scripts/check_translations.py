@@ -16,6 +16,8 @@ MARKER = re.compile(r"<!--\s*bench:[^>]*-->")
 SNIPPET = re.compile(r'^-{2}8<-{2} ".*"$', re.MULTILINE)
 FENCE = re.compile(r"^```", re.MULTILINE)
 HEADING = re.compile(r"^#{1,6} ", re.MULTILINE)
+# A fenced block's lines are code: a comment there is no heading.
+FENCED = re.compile(r"^(`{3,}).*?^\1[ \t]*$", re.MULTILINE | re.DOTALL)
 
 
 def skeleton(text: str) -> dict[str, list[str] | int]:
@@ -42,8 +44,8 @@ def check(docs: Path) -> list[str]:
             problems.append(f"{rel}: no Chinese twin {twin.relative_to(docs)}")
             continue
         en, zh = page.read_text(encoding="utf-8"), twin.read_text(encoding="utf-8")
-        headings = len(HEADING.findall(en))
-        if len(ANCHOR.findall(en)) != headings:
+        prose = FENCED.sub("", en)
+        if len(ANCHOR.findall(prose)) != len(HEADING.findall(prose)):
             problems.append(f"{rel}: every heading needs an explicit {{ #anchor }} shared with its twin")
         for part, value in skeleton(en).items():
             other = skeleton(zh)[part]

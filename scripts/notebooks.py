@@ -3,25 +3,30 @@
 A page ``tutorials/x.md`` (and its twin ``x.zh.md``) holds the marker
 ``<!-- bench:notebook x -->``; this hook replaces it with the notebook
 ``x.ipynb`` (or ``x.zh.ipynb`` on the Chinese page), executed by this build and
-converted to Markdown, so headings, table of contents, search, code highlighting
-and the language switcher work as on every other page.
+converted to Markdown by nbconvert's ``MarkdownExporter``, so headings (with
+their ``{ #id }``), table of contents, search, code highlighting, dark mode and
+the language switcher work as on every other page.
 
-mkdocs-jupyter is not used as a plugin: with mkdocs-static-i18n it emits raw
-notebook JSON (mkdocs-static-i18n issue 198), and its HTML brings its own CSS
-and a MathJax CDN script. Here a notebook becomes plain Markdown instead:
-Markdown cells as written, code cells as fenced Python, outputs as text blocks,
-Markdown (tables), HTML, images, and plotly figures drawn with the site's own
-plotly.js.
+Why not the mkdocs-jupyter plugin: it works beside mkdocs-static-i18n once a
+hook keeps its notebooks as pages, but measured on these tutorials (issue 20)
+its pages weigh nine times more (it inlines 0.6 MB of JupyterLab CSS into each),
+show ``{ #id }`` as heading text with ids that differ between the languages
+(its slugs keep ASCII only, so Chinese headings without one get none), draw
+code in its own colours instead of the site's, and never reuse its cache: each
+language's build evicts the other's entries.
 
 Rules:
 
 - Both languages' notebooks must have identical code cells; they are executed
   once and the outputs are shown under either language's prose.
-- Execution stops the build at the first error (no ``allow_errors``).
-- Outputs are cached under ``<cache>/notebooks/``, keyed by the code cells,
-  the Python and package versions, and validated against the hashes of every
-  ``benchmarks`` source file the kernel loaded, so unchanged notebooks are not
-  executed again. The page says when and how long the execution ran.
+- Execution stops the build at the first error (no ``allow_errors``); library
+  warnings and log messages are silenced in the kernel, and the checkout's path
+  never reaches a page.
+- Outputs are kept in the artifact store (``benchmarks.store``, kind
+  ``notebooks``), keyed by the code cells, the kernel set-up and the installed
+  packages, and checked against the hashes of every ``benchmarks`` file the
+  kernel loaded, so an unchanged notebook is not executed again. The page says
+  when and how long the execution ran.
 
 This hook must run before ``mkdocs_hooks.py`` (list it first under ``hooks:``):
 the results renderer rejects markers it does not know.
@@ -29,12 +34,9 @@ the results renderer rejects markers it does not know.
 
 from __future__ import annotations
 
-import base64
-import contextlib
+import copy
 import datetime as dt
-import fcntl
 import functools
-import hashlib
 import html
 import json
 import os
@@ -42,7 +44,6 @@ import re
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -53,14 +54,23 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import Files
 from mkdocs.structure.pages import Page
 
+from benchmarks import store
+from benchmarks.store import file_digest
+
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = REPO / "benchmarks"
 MARKER = re.compile(r"<!--\s*bench:notebook\s+([\w./-]+)\s*-->")
 DEFAULT_LANGUAGE = "en"
 # Per cell; it stops a hung notebook, so it is generous for a busy 2-core machine.
 CELL_TIMEOUT_S = int(os.environ.get("BENCH_NOTEBOOK_TIMEOUT", "600"))
-CACHE_FORMAT = 1
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+PLOTLY = "application/vnd.plotly.v1+json"
+# Run in the kernel before the first cell: a page shows what the notebook prints, not the
+# deprecation notices and load messages of the libraries it imports.
+SETUP = """\
+import logging as _logging, warnings as _warnings
+_warnings.simplefilter("ignore")
+_logging.disable(_logging.WARNING)
+"""
 # Asked of the kernel after the last cell: which pipeline files did the notebook load?
 PROBE = """\
 import json as _json, sys as _sys
@@ -140,135 +150,72 @@ def check_same_code(first: Path, second: Path) -> None:
             raise NotebookError(f"code cell {index} of {second.name} differs from {first.name}")
 
 
-# --------------------------------------------------------------------------- cache
+# --------------------------------------------------------------------------- execution
 
 
-def cache_root() -> Path:
-    from benchmarks.workloads import cache_dir
-
-    return cache_dir() / "notebooks"
-
-
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+class StaleOutputs(Exception):
+    """A pipeline file the notebook loaded has changed since its outputs were stored."""
 
 
 @functools.cache
-def _environment() -> dict[str, Any]:
-    packages = sorted(
-        f"{dist.metadata['Name']}=={dist.version}"
-        for dist in metadata.distributions()
-        if dist.metadata["Name"]
-    )
-    return {"python": sys.version, "executable": sys.executable, "packages": packages}
+def _installed() -> list[str]:
+    names = (f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions() if d.metadata["Name"])
+    return sorted(names)
 
 
-def cache_key(codes: list[str]) -> str:
-    key = json.dumps({"format": CACHE_FORMAT, "code": codes, "environment": _environment()}, sort_keys=True)
-    return hashlib.sha256(key.encode()).hexdigest()[:20]
+def _data_files() -> set[Path]:
+    return {p for p in PACKAGE.rglob("data/*") if p.is_file()}
 
 
 def _dependencies(loaded: list[str]) -> dict[str, str]:
     """Pipeline files the kernel loaded, plus the data files beside them, with their hashes."""
     files = {Path(f).resolve() for f in loaded if f}
-    deps = {p for p in files if p.is_file() and PACKAGE in p.parents}
-    deps |= {p for p in PACKAGE.rglob("data/*") if p.is_file()}
-    return {str(p.relative_to(REPO)): _sha(p) for p in sorted(deps)}
+    deps = {p for p in files if p.is_file() and PACKAGE in p.parents} | _data_files()
+    return {str(p.relative_to(REPO)): file_digest(p) for p in sorted(deps)}
 
 
-def _still_valid(entry: dict[str, Any]) -> bool:
+def check_entry(path: Path) -> dict[str, Any]:
+    """A stored execution, or an error when it is unreadable or a file it depends on changed."""
+    entry = json.loads(path.read_text(encoding="utf-8"))
     for rel, digest in entry["dependencies"].items():
-        path = REPO / rel
-        if not path.is_file() or _sha(path) != digest:
-            return False
-    current = {str(p.relative_to(REPO)) for p in PACKAGE.rglob("data/*") if p.is_file()}
-    return current <= set(entry["dependencies"])
+        if not (REPO / rel).is_file() or file_digest(REPO / rel) != digest:
+            raise StaleOutputs(rel)
+    if not {str(p.relative_to(REPO)) for p in _data_files()} <= set(entry["dependencies"]):
+        raise StaleOutputs("a new data file")
+    return entry
 
 
-def _write_atomic(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh)
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the cache from other users of the checkout
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def execute(path: Path) -> Execution:
+    """Outputs of every code cell of ``path``: from the artifact store when still valid, else from a run.
 
-
-# --------------------------------------------------------------------------- execution
-
-
-def execute(path: Path, cache: Path | None = None) -> Execution:
-    """Outputs of every code cell of ``path``: from the cache when still valid, else from a run.
-
-    Concurrent builds take turns per notebook, so the second one reuses the first one's run.
+    Concurrent builds take turns (the store locks the entry), so the second one reuses the first one's run.
     """
     nb = read_notebook(path)
     codes = code_cells(nb)
-    cache = cache or cache_root()
-    cache.mkdir(parents=True, exist_ok=True)
-    stem = path.name.split(".")[0]
-    entry_path = cache / f"{stem}-{cache_key(codes)}.json"
-    with _locked(cache / f"{stem}.lock"):
-        cached = _cached(entry_path, len(codes))
-        if cached is not None:
-            return cached
-        run = _run_kernel(nb, path)
-        entry = {
-            "format": CACHE_FORMAT,
-            "notebook": str(path),
-            "executed_at": run.executed_at,
-            "seconds": run.seconds,
-            "dependencies": run.dependencies,
-            "outputs": run.outputs,
-        }
-        _write_atomic(entry_path, entry)
-        for old in cache.glob(f"{stem}-*.json"):  # older code's entries are never read again
-            if old != entry_path:
-                old.unlink(missing_ok=True)
-    return Execution(run.outputs, run.executed_at, run.seconds, cached=False)
+    made: list[bool] = []
+
+    def make(target: Path) -> None:
+        entry = _run_kernel(nb, path)
+        target.write_text(json.dumps(entry), encoding="utf-8")
+        made.append(True)
+
+    inputs = {"code": codes, "setup": SETUP, "python": sys.version, "installed": _installed()}
+    stored = store.artifact("notebooks", inputs, make, code=(_run_kernel,), suffix=".json", check=check_entry)
+    entry = json.loads(stored.read_text(encoding="utf-8"))
+    if len(entry["outputs"]) != len(codes):
+        raise NotebookError(f"{stored}: {len(entry['outputs'])} outputs for {len(codes)} code cells")
+    return Execution(entry["outputs"], entry["executed_at"], entry["seconds"], cached=not made)
 
 
-def _cached(entry_path: Path, n_cells: int) -> Execution | None:
-    if not entry_path.is_file():
-        return None
-    try:
-        entry = json.loads(entry_path.read_text(encoding="utf-8"))
-        if _still_valid(entry) and len(entry["outputs"]) == n_cells:
-            return Execution(entry["outputs"], entry["executed_at"], entry["seconds"], cached=True)
-    except (OSError, ValueError, KeyError):
-        pass  # unreadable or foreign: execute again
-    return None
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-@dataclass
-class _Run:
-    outputs: list[list[dict[str, Any]]]
-    executed_at: str
-    seconds: float
-    dependencies: dict[str, str]
-
-
-def _run_kernel(nb, path: Path) -> _Run:
+def _run_kernel(nb, path: Path) -> dict[str, Any]:
     """Execute in a fresh kernel of this interpreter, from the repository root; stop at the first error."""
     import nbformat
     from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+    from nbconvert.filters import strip_ansi
 
+    nb = copy.deepcopy(nb)
     with tempfile.TemporaryDirectory(prefix="bench-kernel-") as scratch:
         env = {
             **os.environ,
@@ -281,30 +228,24 @@ def _run_kernel(nb, path: Path) -> _Run:
         }
         # The connection file too; "python" in the native kernel spec means this interpreter.
         km = KernelManager(kernel_name="python3", connection_file=str(Path(scratch) / "kernel.json"))
-        client = NotebookClient(
-            nb,
-            km=km,
-            timeout=CELL_TIMEOUT_S,
-            allow_errors=False,
-            record_timing=False,
-            resources={"metadata": {"path": str(REPO)}},
-        )
-        start = time.perf_counter()
-        executed_at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT_S, allow_errors=False, record_timing=False)
         try:
             with client.setup_kernel(env=env, cwd=str(REPO)):
+                # nbclient writes each executed cell back into the notebook: the set-up
+                # and the probe take a place there while they run.
+                nb.cells.insert(0, nbformat.v4.new_code_cell(SETUP))
+                client.execute_cell(nb.cells[0], 0)
+                nb.cells.pop(0)
+                start = time.perf_counter()
+                executed_at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
                 for index, cell in enumerate(nb.cells):
                     client.execute_cell(cell, index)
                 seconds = time.perf_counter() - start
-                probe = nbformat.v4.new_code_cell(PROBE)
-                nb.cells.append(probe)
-                try:
-                    client.execute_cell(probe, len(nb.cells) - 1)
-                finally:
-                    nb.cells.pop()
+                nb.cells.append(nbformat.v4.new_code_cell(PROBE))
+                client.execute_cell(nb.cells[-1], len(nb.cells) - 1)
+                probe = nb.cells.pop()
         except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
-            message = ANSI.sub("", str(exc)).strip()
-            raise NotebookError(f"{path}: execution failed\n{message}") from exc
+            raise NotebookError(f"{path}: execution failed\n{strip_ansi(str(exc)).strip()}") from exc
         finally:
             if client.kc is not None:
                 client.kc.stop_channels()
@@ -312,31 +253,77 @@ def _run_kernel(nb, path: Path) -> _Run:
                 km.shutdown_kernel(now=True)
     loaded = json.loads("".join(o.get("text", "") for o in probe.outputs if o.get("name") == "stdout"))
     outputs = [[dict(o) for o in cell.outputs] for cell in nb.cells if cell.cell_type == "code"]
-    return _Run(json.loads(json.dumps(outputs)), executed_at, seconds, _dependencies(loaded))
+    # The checkout's location is the build machine's business, not the reader's.
+    text = json.dumps(outputs).replace(json.dumps(str(REPO) + os.sep)[1:-1], "")
+    return {
+        "notebook": str(path.relative_to(REPO)) if REPO in path.parents else path.name,
+        "executed_at": executed_at,
+        "seconds": seconds,
+        "dependencies": _dependencies(loaded),
+        "outputs": json.loads(text),
+    }
 
 
 # --------------------------------------------------------------------------- Markdown
 
+# nbconvert's Markdown template, with the site's blocks: code and stdout as fenced blocks with
+# a title, stderr folded away in an admonition, HTML kept as HTML, plotly figures drawn by the
+# site's plotly.js. Consecutive writes to one stream were merged and carriage returns applied
+# by nbconvert's CoalesceStreamsPreprocessor.
+TEMPLATE = """\
+{%- extends 'markdown/index.md.j2' -%}
+{% block input %}
+{{ cell.source | fence('python') }}
+{% endblock input %}
+{% block stream %}
+{%- if output.name == 'stdout' %}
+{{ output.text | strip_ansi | fence(' title="' ~ resources.text.output ~ '"') }}
+{%- elif output.text.strip() %}
+??? note "{{ resources.text.stderr }}"
+
+{{ output.text | strip_ansi | fence('text') | indent_block }}
+{%- endif %}
+{% endblock stream %}
+{% block error %}
+{{ raise_error(output) }}
+{% endblock error %}
+{% block data_html %}
+<div class="nb-output" markdown="0">
+{{ output.data['text/html'] | trim }}
+</div>
+{% endblock data_html %}
+{% block data_svg %}
+<div class="nb-output" markdown="0">
+{{ output.data['image/svg+xml'] | trim }}
+</div>
+{% endblock data_svg %}
+{% block data_text %}
+{{ output.data['text/plain'] | fence(' title="' ~ resources.text.output ~ '"') }}
+{% endblock data_text %}
+{% block data_other %}
+{%- if 'application/vnd.plotly.v1+json' in output.data %}
+{{ output.data['application/vnd.plotly.v1+json'] | plotly }}
+{%- endif %}
+{% endblock data_other %}
+"""
+
 
 def _fence(text: str, info: str) -> str:
+    text = text.rstrip()
+    if not text.strip():
+        return ""
     ticks = "```"
     while ticks in text:
         ticks += "`"
-    return f"{ticks}{info}\n{text.rstrip()}\n{ticks}"
+    return f"{ticks}{info}\n{text}\n{ticks}"
 
 
-def _terminal(text: str) -> str:
-    """What a terminal would show: colours dropped, each line after its last carriage return."""
-    lines = ANSI.sub("", text).split("\n")
-    return "\n".join(line.rstrip("\r").rsplit("\r", 1)[-1] for line in lines)
-
-
-def _joined(value: str | list[str]) -> str:
-    return "".join(value) if isinstance(value, list) else value
+def _indent_block(text: str) -> str:
+    return "\n".join(f"    {line}" if line else "" for line in text.splitlines())
 
 
 class Converter:
-    """One notebook with its outputs as Markdown; counts the plotly charts it emits."""
+    """One notebook page in one language; counts the plotly charts it emits."""
 
     def __init__(self, stem: str, lang: str) -> None:
         self.stem = stem
@@ -356,89 +343,62 @@ class Converter:
         )
         return f'<div class="bench-chart" markdown="0">\n{div}\n</div>'
 
-    def stream(self, name: str, text: str) -> str:
-        """stdout as an output block; stderr (warnings, progress bars) folded away but kept."""
-        text = _terminal(text)
-        if not text.strip():
-            return ""
-        if name == "stdout":
-            return _fence(text, f' title="{TEXT[self.lang]["output"]}"')
-        body = _fence(text, "text")
-        indented = "\n".join(f"    {line}" if line else "" for line in body.splitlines())
-        return f'??? note "{TEXT[self.lang]["stderr"]}"\n\n{indented}'
+    def _raise(self, output: dict[str, Any]) -> str:  # only reachable with a hand-edited store entry
+        raise NotebookError(f"{self.stem}: a stored output is an error: {output.get('ename')}")
 
-    def outputs(self, outs: list[dict[str, Any]]) -> list[str]:
-        blocks: list[str] = []
-        pending: tuple[str, str] | None = None  # consecutive writes to one stream form one block
-        for out in outs:
-            if out["output_type"] == "stream":
-                text = _joined(out["text"])
-                if pending and pending[0] == out["name"]:
-                    pending = (pending[0], pending[1] + text)
-                    continue
-                if pending:
-                    blocks.append(self.stream(*pending))
-                pending = (out["name"], text)
-                continue
-            if pending:
-                blocks.append(self.stream(*pending))
-                pending = None
-            blocks.append(self.output(out))
-        if pending:
-            blocks.append(self.stream(*pending))
-        return [b for b in blocks if b]
+    def exporter(self):
+        from jinja2 import DictLoader
+        from nbconvert.exporters import MarkdownExporter
+        from traitlets.config import Config
 
-    def output(self, out: dict[str, Any]) -> str:
-        if out["output_type"] == "error":  # only reachable with a hand-edited cache entry
-            raise NotebookError(f"{self.stem}: a cached output is an error: {out.get('ename')}")
-        data = out.get("data", {})
-        if "application/vnd.plotly.v1+json" in data:
-            return self.chart(data["application/vnd.plotly.v1+json"])
-        if "text/markdown" in data:
-            return _joined(data["text/markdown"]).strip()
-        if "text/html" in data:
-            return f'<div class="nb-output" markdown="0">\n{_joined(data["text/html"]).strip()}\n</div>'
-        if "image/svg+xml" in data:
-            return f'<div class="nb-output" markdown="0">\n{_joined(data["image/svg+xml"])}\n</div>'
-        for mime in ("image/png", "image/jpeg"):
-            if mime in data:
-                b64 = "".join(_joined(data[mime]).split())
-                base64.b64decode(b64, validate=True)
-                return f'<p class="nb-output"><img alt="" src="data:{mime};base64,{b64}"></p>'
-        if "text/plain" in data:
-            return _fence(_joined(data["text/plain"]), f' title="{TEXT[self.lang]["output"]}"')
-        return ""
+        config = Config()
+        config.CoalesceStreamsPreprocessor.enabled = True
+        config.ExtractOutputPreprocessor.enabled = False  # images stay in the page, as data URIs
+        config.ExtractAttachmentsPreprocessor.enabled = False
+        config.MarkdownExporter.exclude_raw = True
+        # nbconvert drops a mimetype it does not list; plotly's comes first.
+        config.NbConvertBase.display_data_priority = [
+            PLOTLY,
+            "text/html",
+            "image/svg+xml",
+            "image/png",
+            "image/jpeg",
+            "text/markdown",
+            "text/plain",
+        ]
+        exporter = MarkdownExporter(
+            config=config,
+            extra_loaders=[DictLoader({"page.md.j2": TEMPLATE})],
+            template_file="page.md.j2",
+            filters={"fence": _fence, "indent_block": _indent_block, "plotly": self.chart},
+        )
+        exporter.environment.globals["raise_error"] = self._raise
+        return exporter
 
     def convert(self, nb, execution: Execution, download: str, shown: str) -> str:
         """``download`` is the notebook's name in docs/ (i18n maps it to ``shown`` in the site)."""
-        blocks: list[str] = []
+        import nbformat
+
+        nb = copy.deepcopy(nb)
         outputs = iter(execution.outputs)
-        note_placed = False
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs = [nbformat.from_dict(out) for out in next(outputs)]
         text = TEXT[self.lang]
         when = (text["cached"] if execution.cached else text["fresh"]).format(
             date=execution.executed_at, seconds=execution.seconds
         )
-        note = (
+        note = nbformat.v4.new_markdown_cell(
             f'!!! info "{text["title"]}"\n\n'
             f"    {text['download']} [{html.escape(shown)}]({download}) {text['run']}\n"
             f"    {when}"
         )
-        for cell in nb.cells:
-            if cell.cell_type == "markdown":
-                blocks.append(cell.source.strip())
-                # The note goes right under the title, or first when the notebook has none.
-                if not note_placed:
-                    if not cell.source.lstrip().startswith("# "):
-                        blocks.insert(0, note)
-                    else:
-                        blocks.append(note)
-                    note_placed = True
-            elif cell.cell_type == "code":
-                blocks.append(_fence(cell.source, "python"))
-                blocks.extend(self.outputs(next(outputs)))
-        if not note_placed:
-            blocks.insert(0, note)
-        return "\n\n".join(blocks) + "\n"
+        # The note goes right under the title, or first when the notebook has none.
+        first = nb.cells[0] if nb.cells else None
+        titled = first is not None and first.cell_type == "markdown" and first.source.startswith("# ")
+        nb.cells.insert(1 if titled else 0, note)
+        markdown, _ = self.exporter().from_notebook_node(nb, resources={"text": text})
+        return markdown.strip() + "\n"
 
 
 # --------------------------------------------------------------------------- hooks
@@ -468,7 +428,7 @@ def render(docs_dir: Path, src_uri: str, lang: str, stem: str) -> tuple[str, int
     nb = read_notebook(path)
     if path != default:
         check_same_code(default, path)
-    # Twins share one execution: the cache key is their (identical) code.
+    # Twins share one execution: the store's key is their (identical) code.
     if default not in _executions:
         _executions[default] = execute(default)
     converter = Converter(stem, lang)

@@ -13,6 +13,15 @@ REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The fast tier (``make test-fast``) is every test that needs neither the toy run of every
+    experiment, nor a browser, nor a model trained or exported for real (marked ``slow``)."""
+    for item in items:
+        needs_run = "toy_results" in getattr(item, "fixturenames", ())
+        if needs_run or item.get_closest_marker("browser") or item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.full)
+
+
 def run_cli(
     *args: str, env: dict[str, str] | None = None, timeout: float = 1800
 ) -> subprocess.CompletedProcess:

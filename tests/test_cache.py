@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import cache, results
-from benchmarks.experiments import PROFILES, Experiment, VariantSpec
+from benchmarks.experiments import PROFILES, Experiment, Profile, VariantSpec
 from benchmarks.machine import machine_card
 from benchmarks.results import ExperimentResult
 from benchmarks.runner import state
@@ -23,13 +23,13 @@ from tests.conftest import REPO
 GRIDS = {name: ({"batch": 1},) for name in PROFILES}
 
 
-def stored_for(exp: Experiment, card: dict, directory: Path, profile: str = "toy") -> None:
+def stored_for(exp: Experiment, card: dict, directory: Path, profile: Profile = PROFILES["toy"]) -> None:
     inputs = cache.cache_inputs(exp, profile, card)
     results.save(
         ExperimentResult(
             experiment=exp.name,
             status="ok",
-            profile=profile,
+            profile=profile.name,
             config=exp.config(profile),
             machine=card,
             cache_key=cache.key_of(inputs),
@@ -45,7 +45,8 @@ def builder_module(tmp_path, monkeypatch):
     package = tmp_path / "editable_builders"
     package.mkdir()
     (package / "__init__.py").write_text("")
-    (package / "torchy.py").write_text("from benchmarks.engines import build_pytorch_eager as build\n")
+    source = "from benchmarks.engines.pytorch import build_pytorch_eager as build\n"
+    (package / "torchy.py").write_text(source)
     monkeypatch.syspath_prepend(str(tmp_path))
     importlib.invalidate_caches()
     return package / "torchy.py"
@@ -58,13 +59,13 @@ def test_only_affected_experiments_become_stale(tmp_path, builder_module, monkey
     with_ort = Experiment("test/with-ort", "test", "digits-cnn", (PYTORCH_EAGER, ORT_ALL), GRIDS)
     for exp in (torch_only, with_ort):
         stored_for(exp, card, tmp_path)
-        assert state(exp, "toy", card, tmp_path) == ("up-to-date", [])
+        assert state(exp, PROFILES["toy"], card, tmp_path) == ("up-to-date", [])
 
     # a pipeline source that only one experiment runs
     builder_module.write_text(builder_module.read_text() + "# changed\n")
-    status, reasons = state(torch_only, "toy", card, tmp_path)
+    status, reasons = state(torch_only, PROFILES["toy"], card, tmp_path)
     assert status == "stale" and any(r.endswith("torchy.py changed") for r in reasons)
-    assert state(with_ort, "toy", card, tmp_path)[0] == "up-to-date"
+    assert state(with_ort, PROFILES["toy"], card, tmp_path)[0] == "up-to-date"
 
     # a package version that only one experiment uses
     real = cache.package_versions
@@ -76,7 +77,7 @@ def test_only_affected_experiments_become_stale(tmp_path, builder_module, monkey
         return versions
 
     monkeypatch.setattr(cache, "package_versions", bumped)
-    status, reasons = state(with_ort, "toy", card, tmp_path)
+    status, reasons = state(with_ort, PROFILES["toy"], card, tmp_path)
     assert status == "stale" and any(r.startswith("onnxruntime ") and r.endswith("-> 99.0") for r in reasons)
     monkeypatch.setattr(cache, "package_versions", real)
 
@@ -88,27 +89,28 @@ def test_only_affected_experiments_become_stale(tmp_path, builder_module, monkey
         (PYTORCH_EAGER, ORT_ALL),
         {n: ({"batch": 2},) for n in PROFILES},
     )
-    assert state(wider, "toy", card, tmp_path) == ("stale", ["configuration changed"])
+    assert state(wider, PROFILES["toy"], card, tmp_path) == ("stale", ["configuration changed"])
     # another machine
     other = {**card, "machine_id": "elsewhere"}
-    assert state(with_ort, "toy", other, tmp_path) == ("stale", ["measured on another machine"])
+    assert state(with_ort, PROFILES["toy"], other, tmp_path) == ("stale", ["measured on another machine"])
 
 
+@pytest.mark.slow
 def test_result_is_keyed_on_what_its_workers_loaded(tmp_path, cache_dir, monkeypatch):
     from benchmarks.runner import run_all
 
     exp = Experiment("test/loaded", "test", "digits-cnn", (PYTORCH_EAGER, ORT_ALL), GRIDS)
     assert "benchmarks/machine.py" not in {str(cache._display(f)) for f in cache.source_files(exp)}
-    run_all([exp], "toy", tmp_path, progress=lambda _: None)
+    run_all([exp], PROFILES["toy"], tmp_path, progress=lambda _: None)
     stored, _ = results.load_experiment(exp.name, tmp_path)
     assert stored.status == "ok", stored.reason
     loaded = stored.cache_inputs["loaded"]
     # Modules and packages the experiment does not declare, recorded because its worker had them.
-    assert "benchmarks/engines.py" in loaded["sources"] and "benchmarks/machine.py" in loaded["sources"]
+    assert {"benchmarks/engines/pytorch.py", "benchmarks/machine.py"} <= set(loaded["sources"])
     assert {"torch", "numpy", "scikit-learn"} <= set(loaded["packages"])
     assert "benchmarks/machine.py" in stored.cache_inputs["sources"]
     card = machine_card()
-    assert state(exp, "toy", card, tmp_path) == ("up-to-date", [])
+    assert state(exp, PROFILES["toy"], card, tmp_path) == ("up-to-date", [])
 
     # An undeclared module it loaded changes: the result is stale, and list names the file.
     real_digest = cache._digest
@@ -116,13 +118,13 @@ def test_result_is_keyed_on_what_its_workers_loaded(tmp_path, cache_dir, monkeyp
     monkeypatch.setattr(
         cache, "_digest", lambda data: "edited" if data == machine_file.read_bytes() else real_digest(data)
     )
-    assert state(exp, "toy", card, tmp_path) == ("stale", ["benchmarks/machine.py changed"])
+    assert state(exp, PROFILES["toy"], card, tmp_path) == ("stale", ["benchmarks/machine.py changed"])
     monkeypatch.setattr(cache, "_digest", real_digest)
 
     # So does a package it loaded without declaring it.
     real = cache.package_versions
     monkeypatch.setattr(cache, "package_versions", lambda names: {**real(names), "scikit-learn": "0.0"})
-    status, reasons = state(exp, "toy", card, tmp_path)
+    status, reasons = state(exp, PROFILES["toy"], card, tmp_path)
     assert status == "stale" and any(r.startswith("scikit-learn ") for r in reasons)
 
 
@@ -130,7 +132,7 @@ def test_corrupt_result_is_rerun_not_trusted(tmp_path):
     card = machine_card()
     exp = Experiment("test/x", "test", "digits-cnn", (PYTORCH_EAGER, ORT_ALL), GRIDS)
     (tmp_path / results.file_name(exp.name)).write_text("{ truncated")
-    status, reasons = state(exp, "toy", card, tmp_path)
+    status, reasons = state(exp, PROFILES["toy"], card, tmp_path)
     assert status == "unreadable" and "not a readable results file" in reasons[0]
 
 
@@ -138,12 +140,12 @@ def test_corrupt_cached_weights_are_rebuilt(cache_dir):
     from benchmarks.workloads import digits_cnn
 
     digits_cnn.prepare()
-    path = digits_cnn._weights_path(digits_cnn.SETTINGS)
+    path = digits_cnn.weights_path(digits_cnn.SETTINGS)
     path.write_bytes(b"not a checkpoint")
     rebuilt = digits_cnn.prepare()
     assert rebuilt["cached"] is False and rebuilt["test_accuracy"] >= 0.95
     assert digits_cnn.prepare()["cached"] is True
-    assert sorted(p.name for p in path.parent.glob("digits_cnn-*.pt")) == [path.name]
+    assert not list(path.parent.glob(f".{path.name}.tmp*"))  # no half-written copy left behind
 
 
 # The CLI with one experiment added whose candidate blocks inside its timed calls while a file

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 from benchmarks import results
+from benchmarks.experiments import PROFILES
 from tests.conftest import run_cli
 
 
@@ -18,7 +19,7 @@ def test_toy_run_of_every_declared_experiment(toy_results):
             assert stored.reason and not stored.points, name
             continue
         assert stored.status == "ok", name
-        assert len(stored.points) == len(exp.points("toy"))
+        assert len(stored.points) == len(exp.points(PROFILES["toy"]))
         for point in stored.points:
             for variant in exp.variants:
                 entry = point["variants"][variant.name]

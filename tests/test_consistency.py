@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from benchmarks import results, summary
+from benchmarks.claims import overview
 from benchmarks.harness import tail_figure
 from benchmarks.report import MarkerError, Renderer
-from benchmarks.techniques import overview
 from tests.test_summary import COSINE_OK, synthetic
 
 REF = {"batch": 1, "seq_len": 128}
@@ -94,7 +94,7 @@ def test_comparison_shows_each_workload_and_only_the_techniques_own_variants(tmp
         ),
         tmp_path,
     )
-    monkeypatch.setattr(Renderer, "_finding", lambda self, claim: (None, ["x"], []))
+    monkeypatch.setattr(Renderer, "finding", lambda self, claim: (None, ["x"], []))
     text, _ = Renderer(tmp_path, tmp_path / "archive").render("<!-- bench:comparison -->", "en")
     rows = [line for line in text.splitlines() if line.startswith("|")]
     assert any("1.40×" in r and "minilm" in r for r in rows) and any("8.66×" in r for r in rows)
@@ -146,7 +146,7 @@ def test_c1_says_when_its_deciding_gap_is_within_the_builds_spread():
     }
     _with_p50(stored["onnxruntime/minilm"], "pytorch-eager", 24.0)
     _with_p50(stored["quantization/minilm"], "pytorch-eager", 30.0)  # the build disagrees by 25%
-    finding = overview._judge_c1(stored)
+    finding = overview.judge_c1(stored)
     assert "1.55×" in finding.evidence and "within this build's own spread" in finding.evidence
     assert "离散程度" in finding.evidence_zh
 

@@ -9,9 +9,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from benchmarks import training
+from benchmarks.claims import OUTCOMES
+from benchmarks.claims import distillation as distillation_claims
+from benchmarks.experiments import PROFILES
 from benchmarks.results import ExperimentResult
 from benchmarks.techniques import distillation
-from benchmarks.verdicts import OUTCOMES
 from benchmarks.workloads import digits_cnn, minilm, minilm_corpus
 from tests import synthetic
 from tests.conftest import load_results
@@ -97,14 +100,12 @@ def test_minilm_distillation_moves_the_student_towards_the_teacher(minilm_pair):
     with torch.inference_mode():
         target = teacher(**inputs)
         before = float((untrained(**inputs) * target).sum(-1).mean())
-    with distillation._threads(distillation.TRAIN_THREADS):
-        student, costs = distillation.distil_minilm_student(
-            student, teacher, texts, epochs=3, batch=8, lr=2e-4, max_length=32, seed=0
-        )
+    recipe = training.Recipe(lr=2e-4, batch=8, epochs=3, seq_len=32)
+    costs = training.recover_minilm(student, teacher, texts, recipe, training.all_but_embeddings(student))
     with torch.inference_mode():
         after = float((student(**inputs) * target).sum(-1).mean())
     assert after > before
-    assert costs["teacher_embed_s"] > 0 and costs["distil_s"] > 0
+    assert costs["teacher_s"] > 0 and costs["train_s"] > 0 and costs["steps"] == 3 * 2
     # The embedding tables are the teacher's and stay frozen.
     assert torch.equal(
         student.encoder.embeddings.word_embeddings.weight, teacher.encoder.embeddings.word_embeddings.weight
@@ -123,7 +124,7 @@ def test_each_distillation_experiment_runs_at_toy_size(toy_distillation_results,
     assert result.status == "ok", result.reason
     experiment = next(exp for exp in distillation.EXPERIMENTS if exp.name == name)
     assert set(result.variants) == {v.name for v in experiment.variants}
-    assert len(result.points) == len(experiment.points("toy"))
+    assert len(result.points) == len(experiment.points(PROFILES["toy"]))
     for variant_name, variant in result.variants.items():
         assert variant["quality"], f"{variant_name}: no quality recorded"
         assert all(np.isfinite(v) for v in variant["quality"].values())
@@ -142,7 +143,7 @@ def test_each_distillation_experiment_runs_at_toy_size(toy_distillation_results,
 
 
 def test_t5_judge_reads_the_toy_results(toy_results):
-    (verdict,) = distillation.VERDICTS
+    (verdict,) = distillation_claims.VERDICTS
     finding = verdict.judge(load_results(toy_results, list(verdict.experiments)))
     assert finding.outcome in OUTCOMES and finding.outcome != "not-measurable"
     assert "×" in finding.evidence and "倍" in finding.evidence_zh
@@ -154,7 +155,7 @@ def _fake(
 ) -> ExperimentResult:
     """The smallest stored result the T5 judge reads: one point, three variants. MiniLM's
     figures are both the cosine to the teacher and the topic-retrieval MAP."""
-    exp, student, control, teacher = next(j for j in distillation.JUDGED if j[0].endswith(workload))
+    exp, student, control, teacher = next(j for j in distillation_claims.JUDGED if j[0].endswith(workload))
     params = {"batch": 8}
 
     def metrics(q: float) -> dict[str, float]:
@@ -186,7 +187,7 @@ def _fake_other(exp: str, workload: str, quality_q: float, teacher_q: float, fas
 
 def _t5_results(digits, minilm_, other_fast: float = 3.0) -> dict[str, ExperimentResult]:
     found = {r.experiment: r for r in (_fake("digits-cnn", *digits), _fake("minilm", *minilm_))}
-    for workload, exps in distillation.OTHER_COMPRESSION.items():
+    for workload, exps in distillation_claims.OTHER_COMPRESSION.items():
         teacher_q = 0.98 if workload == "digits-cnn" else 1.0
         for exp in exps:
             found[exp] = _fake_other(exp, workload, teacher_q, teacher_q, other_fast)
@@ -206,7 +207,7 @@ def _t5_results(digits, minilm_, other_fast: float = 3.0) -> dict[str, Experimen
     ],
 )
 def test_t5_judge_implements_its_rule(digits, minilm_, outcome):
-    finding = distillation.judge_t5(_t5_results(digits, minilm_))
+    finding = distillation_claims.judge_t5(_t5_results(digits, minilm_))
     assert finding.outcome == outcome, finding.evidence
     assert "batch 8" in finding.evidence and "2.0 s" in finding.evidence
 
@@ -214,9 +215,9 @@ def test_t5_judge_implements_its_rule(digits, minilm_, outcome):
 def test_t5_drawback_is_judged_against_the_other_compression_methods():
     good = ((0.975, 0.97, 0.98, 2.0), (0.93, 0.70, 1.0, 1.8))
     # Pruning and low-rank faster within the same rule: the drawback holds, and so does the claim.
-    assert distillation.judge_t5(_t5_results(*good, other_fast=3.0)).outcome == "holds"
+    assert distillation_claims.judge_t5(_t5_results(*good, other_fast=3.0)).outcome == "holds"
     # Distillation gains more than every other method: the article's drawback does not hold.
-    finding = distillation.judge_t5(_t5_results(*good, other_fast=1.1))
+    finding = distillation_claims.judge_t5(_t5_results(*good, other_fast=1.1))
     assert finding.outcome == "partly"
     assert (
         "pruning/minilm `compressed`" in finding.evidence

@@ -7,9 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks import engines, results, workloads
+from benchmarks import results, workloads
+from benchmarks.claims import OUTCOMES
+from benchmarks.claims import engines as rules
+from benchmarks.engines import ParityError
+from benchmarks.engines import openvino as ov_engine
+from benchmarks.engines.common import StaticShapes, pad_row
+from benchmarks.engines.pytorch import eager_outputs
 from benchmarks.techniques import inference_engines as ie
-from benchmarks.verdicts import OUTCOMES
 
 EXPERIMENTS = [exp.name for exp in ie.EXPERIMENTS]
 
@@ -106,30 +111,30 @@ def test_a_wrong_static_program_fails_parity(digits):
 
     def prepare(inputs):
         def make_call(inputs):
-            wrong = ie._eager(model, inputs) + 0.01
+            wrong = eager_outputs(model, inputs) + 0.01
             return lambda: wrong
 
         return make_call, 0.0
 
-    shapes = ie.StaticShapes("broken engine", digits, model, prepare, "convert_s", {}, {})
-    with pytest.raises(engines.ParityError, match=r"broken engine .* differs from PyTorch"):
+    shapes = StaticShapes("broken engine", digits, model, prepare, "convert_s", {}, {})
+    with pytest.raises(ParityError, match=r"broken engine .* differs from PyTorch"):
         shapes.build()
 
 
 def test_calibration_data_never_comes_from_the_evaluation_set(cache_dir):
     digits = workloads.get("digits-cnn")
     x_train = digits.dataset()[0]
-    items = ie.calibration_items(digits)
+    items = ov_engine.calibration_items(digits)
     np.testing.assert_array_equal(np.concatenate([i["images"] for i in items]), x_train[: len(items)])
 
     minilm = workloads.get("minilm")
     from benchmarks.workloads.minilm_corpus import train_texts
 
-    calibration_texts = set(train_texts()[: ie.CALIBRATION["minilm"]])
+    calibration_texts = set(train_texts()[: ov_engine.CALIBRATION["minilm"]])
     assert calibration_texts and not calibration_texts & set(minilm.eval_texts())
 
     resnet = workloads.get("resnet50")
-    calibration = np.concatenate([i["images"] for i in ie.calibration_items(resnet)])
+    calibration = np.concatenate([i["images"] for i in ov_engine.calibration_items(resnet)])
     evaluation = np.concatenate([b["images"] for b in resnet.eval_batches()])
     assert calibration.shape[1:] == evaluation.shape[1:]
     assert not {image.tobytes() for image in calibration} & {image.tobytes() for image in evaluation}
@@ -137,10 +142,10 @@ def test_calibration_data_never_comes_from_the_evaluation_set(cache_dir):
 
 def test_row_padding_keeps_the_real_tokens():
     row = {"input_ids": np.array([[101, 7, 8, 102, 0]]), "attention_mask": np.array([[1, 1, 1, 1, 0]])}
-    padded = ie._pad_row(row, 8)
+    padded = pad_row(row, 8)
     assert padded["input_ids"].tolist() == [[101, 7, 8, 102, 0, 0, 0, 0]]
     assert padded["attention_mask"].tolist() == [[1, 1, 1, 1, 0, 0, 0, 0]]
-    assert ie._pad_row(row, 3)["input_ids"].tolist() == [[101, 7, 8, 102, 0, 0]]  # next multiple of 3
+    assert pad_row(row, 3)["input_ids"].tolist() == [[101, 7, 8, 102, 0, 0]]  # next multiple of 3
 
 
 @pytest.fixture(scope="module")
@@ -175,7 +180,7 @@ def test_what_ran_is_recorded(engine_results):
     assert info["openvino-f32"]["inference_precision_hint"] == "f32"
     assert info["openvino-default"]["inference_precision_hint"] in {"f32", "bf16", "f16"}
     assert info["openvino-default"]["performance_hint"] and info["openvino-default"]["num_streams"]
-    assert info["openvino-int8"]["calibration_batches"] == ie.CALIBRATION["digits-cnn"]
+    assert info["openvino-int8"]["calibration_batches"] == ov_engine.CALIBRATION["digits-cnn"]
     assert any(p in info["openvino-int8"]["heavy_layer_precisions"] for p in ("i8", "u8"))
     assert info["litert"]["delegate"].startswith("XNNPACK")
 
@@ -184,13 +189,13 @@ def test_verdicts_are_computed_from_the_results(engine_results):
     directory = engine_results
     loaded = {name: results.load_experiment(name, directory)[0] for name in EXPERIMENTS}
     ok = {name: record for name, record in loaded.items() if record.status == "ok"}
-    for verdict in ie.VERDICTS:
+    for verdict in rules.VERDICTS:
         if not set(verdict.experiments) <= set(ok):
             continue
         finding = verdict.judge({name: ok[name] for name in verdict.experiments})
         assert finding.outcome in OUTCOMES
         assert "×" in finding.evidence and "×" in finding.evidence_zh
-    finding = ie.judge_c10({name: ok[name] for name in ie.C10_EXPERIMENTS})
+    finding = rules.judge_c10({name: ok[name] for name in rules.C10_EXPERIMENTS})
     assert "default precision" in finding.evidence and "默认精度" in finding.evidence_zh
 
 
@@ -252,29 +257,30 @@ def test_c10_needs_an_engine_at_least_1_2x_faster_on_every_workload():
     fast = {"onnxruntime": 1.3, "openvino-f32": 1.1, "openvino-default": 1.0}
     slow = {"onnxruntime": 1.1, "openvino-f32": 1.19, "openvino-default": 1.0}
     all_fast = engine_set({"digits-cnn": fast, "minilm": fast, "resnet50": fast})
-    assert ie.judge_c10(all_fast).outcome == "holds"
+    assert rules.judge_c10(all_fast).outcome == "holds"
     one_fast = engine_set({"digits-cnn": fast, "minilm": slow, "resnet50": slow})
-    assert ie.judge_c10(one_fast).outcome == "partly"
+    assert rules.judge_c10(one_fast).outcome == "partly"
     none_fast = engine_set({"digits-cnn": slow, "minilm": slow, "resnet50": slow})
-    finding = ie.judge_c10(none_fast)
+    finding = rules.judge_c10(none_fast)
     assert finding.outcome == "does-not-hold"
     assert "default precision bf16" in finding.evidence and "默认精度 bf16" in finding.evidence_zh
     # a fast engine below the quality bar does not count
     int8 = {**slow, "openvino-int8": 3.0}
     below_bar = engine_set({"digits-cnn": int8, "minilm": int8, "resnet50": int8}, bad=("openvino-int8",))
-    assert ie.judge_c10(below_bar).outcome == "does-not-hold"
+    assert rules.judge_c10(below_bar).outcome == "does-not-hold"
 
 
 def test_c7_compares_the_best_framework_path_with_the_fastest_engine():
     close = {"torch-compile": 1.5, "onnxruntime": 1.8, "openvino-f32": 1.0, "openvino-default": 1.0}
     far = {"torch-compile": 1.0, "onnxruntime": 1.3, "openvino-f32": 1.0, "openvino-default": 1.0}
     assert (
-        ie.judge_c7(engine_set({"digits-cnn": close, "minilm": close, "resnet50": close})).outcome == "holds"
+        rules.judge_c7(engine_set({"digits-cnn": close, "minilm": close, "resnet50": close})).outcome
+        == "holds"
     )
-    finding = ie.judge_c7(engine_set({"digits-cnn": far, "minilm": far, "resnet50": far}))
+    finding = rules.judge_c7(engine_set({"digits-cnn": far, "minilm": far, "resnet50": far}))
     assert finding.outcome == "does-not-hold" and "gap 1.30×" in finding.evidence
     mixed = engine_set({"digits-cnn": close, "minilm": far, "resnet50": far})
-    assert ie.judge_c7(mixed).outcome == "partly"
+    assert rules.judge_c7(mixed).outcome == "partly"
     # LiteRT measured in its own MiniLM experiment counts as a framework path there
     rescued = engine_set({"digits-cnn": close, "minilm": far, "resnet50": close}, litert=1.2)
-    assert ie.judge_c7(rescued).outcome == "holds"
+    assert rules.judge_c7(rescued).outcome == "holds"

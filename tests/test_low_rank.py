@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 from pathlib import Path
 
@@ -12,9 +13,11 @@ import torch
 from torch import nn
 
 from benchmarks import results as results_mod
-from benchmarks.techniques import low_rank
+from benchmarks import training
+from benchmarks.claims import low_rank as low_rank_claims
+from benchmarks.techniques import low_rank, low_rank_experiments
 
-EXPERIMENTS = low_rank.LOW_RANK_EXPERIMENTS
+EXPERIMENTS = [exp.name for exp in low_rank_experiments.EXPERIMENTS]
 
 
 def _product(chain: nn.Sequential) -> torch.Tensor:
@@ -82,7 +85,7 @@ def test_factorising_a_model_replaces_only_layers_that_get_smaller():
     before = sum(p.numel() for p in model.parameters())
     # Fraction 0.5: the square 64x64 layer would break even, so only 64->256 is replaced
     # (rank 32: 32 * 320 < 64 * 256); the filter keeps the last layer as it is.
-    chosen = low_rank._replace_linears(copy.deepcopy(model), 0.5, lambda name: name != "4")
+    chosen = low_rank.replace_linears(copy.deepcopy(model), 0.5, lambda name: name != "4")
     assert chosen == {"2": 32}
     small = low_rank.factorize_model_linears(copy.deepcopy(model), 0.25)
     assert all(isinstance(small[i], nn.Sequential) for i in (0, 2, 4))
@@ -99,7 +102,7 @@ def test_digits_fine_tuning_never_reads_the_test_split(cache_dir, monkeypatch):
     monkeypatch.setattr(digits_cnn, "dataset", lambda *a, **k: poisoned)
     model = digits_cnn.build_model()
     before = [p.detach().clone() for p in model.parameters()]
-    record = low_rank.finetune_digits(model, epochs=1, lr=1e-3, seed=0)
+    record = training.finetune_digits(model, dataclasses.replace(training.LOW_RANK_DIGITS, epochs=1))
     assert record["train_images"] == len(x_train)
     assert all(torch.isfinite(p).all() for p in model.parameters())
     assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
@@ -132,7 +135,8 @@ def test_experiment_runs_at_toy_size(low_rank_results, name):
 
 
 def test_verdict_follows_its_rule(low_rank_results):
-    verdict = next(v for v in low_rank.VERDICTS if v.claim == "T4")
+    verdict = next(v for v in low_rank_claims.VERDICTS if v.claim == "T4")
+    assert set(verdict.experiments) == set(EXPERIMENTS)
     results = {name: results_mod.load_experiment(name, low_rank_results)[0] for name in EXPERIMENTS}
     finding = verdict.judge(results)
     assert finding.outcome in ("partly", "does-not-hold", "holds")
@@ -160,10 +164,11 @@ def test_recorded_flops_are_those_of_the_models(low_rank_results, cache_dir):
     from benchmarks.workloads import digits_cnn
 
     result, _ = results_mod.load_experiment("low-rank/digits-cnn", low_rank_results)
-    inputs = digits_cnn.timing_inputs(low_rank.DIGITS_FLOPS_POINT)
+    inputs = digits_cnn.timing_inputs(low_rank_experiments.DIGITS_FLOPS_POINT)
     original = count_flops(digits_cnn.torch_model(), inputs)
     model = digits_cnn.torch_model()
-    model.set_submodule(low_rank.DIGITS_DENSE, low_rank.svd_factorize_linear(model.classifier[1], 8))
+    factors = low_rank.svd_factorize_linear(model.classifier[1], 8)
+    model.set_submodule(low_rank_experiments.DIGITS_DENSE, factors)
     info = result.variants["svd-dense-r8"]["info"]
     assert info["flops_original"] == original
     assert info["flops"] == count_flops(model, inputs)

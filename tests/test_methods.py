@@ -9,9 +9,10 @@ import pytest
 
 from benchmarks import results as results_mod
 from benchmarks import workloads
+from benchmarks.claims import OUTCOMES
+from benchmarks.claims import methods as methods_claims
 from benchmarks.results import ExperimentResult
 from benchmarks.techniques import methods
-from benchmarks.verdicts import OUTCOMES
 from tests.conftest import load_results
 
 NAMES = [exp.name for exp in methods.EXPERIMENTS]
@@ -106,7 +107,7 @@ def test_texts_are_recovered_from_evaluation_tokens():
 
 
 def test_verdicts_judge_toy_results(toy):
-    for verdict in methods.VERDICTS:
+    for verdict in methods_claims.VERDICTS:
         if not all(name in toy for name in verdict.experiments):
             continue
         finding = verdict.judge({name: toy[name] for name in verdict.experiments})
@@ -155,7 +156,7 @@ def test_c13_judge_applies_the_budget(minilm_ms, cnn_ms, outcome):
         ),
         "layout/resnet50": _synthetic("layout/resnet50", "resnet50", {"pytorch-eager": 500.0}),
     }
-    assert methods._judge_c13(results).outcome == outcome
+    assert methods_claims.judge_c13(results).outcome == outcome
 
 
 def _with_cache_speedups(toy, steep: tuple[float, float], mild: tuple[float, float]) -> dict:
@@ -185,6 +186,6 @@ def _with_cache_speedups(toy, steep: tuple[float, float], mild: tuple[float, flo
     ],
 )
 def test_c12_judge_reaches_every_outcome_of_its_rule(toy, steep, mild, outcome):
-    finding = methods._judge_c12(_with_cache_speedups(toy, steep, mild))
+    finding = methods_claims.judge_c12(_with_cache_speedups(toy, steep, mild))
     assert finding.outcome == outcome, finding.evidence
-    assert f"threshold {methods.CACHE_GAIN}×" in finding.evidence and "门槛" in finding.evidence_zh
+    assert f"threshold {methods_claims.CACHE_GAIN}×" in finding.evidence and "门槛" in finding.evidence_zh

@@ -140,49 +140,84 @@ def test_twins_must_run_the_same_code(tmp_path):
 # --------------------------------------------------------------------------- execution and cache
 
 
-def test_execution_is_cached_and_keyed_by_code_and_pipeline(tmp_path):
+def test_execution_is_stored_and_keyed_by_code_and_pipeline(tmp_path, monkeypatch):
+    monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path / "cache"))
     path = tmp_path / "tiny.ipynb"
-    code = "from benchmarks.harness import MeasureSettings\nprint(MeasureSettings().rounds * 7)"
+    code = (
+        "import logging, warnings\n"
+        "from benchmarks.harness import MeasureSettings\n"
+        "warnings.warn('a library deprecation notice')\n"
+        "logging.getLogger('somelib').warning('a library load message')\n"
+        "print(MeasureSettings().rounds * 7)\n"
+        "import benchmarks; print(benchmarks.__file__)"
+    )
     nbformat.write(_notebook([("md", "# Tiny { #tiny }"), ("code", code)]), path)
-    cache = tmp_path / "cache"
+    store = tmp_path / "cache" / "notebooks"
 
-    first = hook.execute(path, cache)
+    first = hook.execute(path)
     assert not first.cached
-    assert first.outputs[0][0]["text"].strip() == str(5 * 7)
-    (entry,) = cache.glob("tiny-*.json")
+    (output,) = first.outputs[0]  # library warnings and log messages are silenced
+    assert output["name"] == "stdout", first.outputs
+    assert output["text"].split("\n")[0] == str(5 * 7)
+    # The checkout's location never reaches a page.
+    assert output["text"].split("\n")[1] == "benchmarks/__init__.py"
+    assert str(REPO) not in json.dumps(first.outputs)
+    (entry,) = store.glob("*.json")
     record = json.loads(entry.read_text())
     assert "benchmarks/harness.py" in record["dependencies"]  # what the kernel really loaded
 
-    second = hook.execute(path, cache)
+    second = hook.execute(path)
     assert second.cached and second.outputs == first.outputs
 
     # A changed pipeline file invalidates the entry: its recorded hash no longer matches.
     record["dependencies"]["benchmarks/harness.py"] = "0" * 64
     entry.write_text(json.dumps(record))
-    assert not hook.execute(path, cache).cached
-    # Other code is another entry; the old one is removed.
+    assert not hook.execute(path).cached
+    assert hook.execute(path).cached
+    # Other code is another entry.
     nbformat.write(_notebook([("code", "print(6 * 7)")]), path)
-    assert hook.execute(path, cache).outputs[0][0]["text"].strip() == "42"
-    assert len(list(cache.glob("tiny-*.json"))) == 1
+    assert hook.execute(path).outputs[0][0]["text"].strip() == "42"
+    assert len(list(store.glob("*.json"))) == 2
 
 
 def test_outputs_become_markdown():
-    converter = hook.Converter("demo", "zh")
-    assert converter.stream("stdout", "50%\r100%\n") == '``` title="输出"\n100%\n```'
-    assert converter.stream("stderr", "warning\n").startswith('??? note "标准错误输出中的消息"')
-    chart = converter.output(
-        {
-            "output_type": "display_data",
-            "data": {"application/vnd.plotly.v1+json": {"data": [], "layout": {}}},
-        }
-    )
-    assert 'class="bench-chart"' in chart and "Plotly.newPlot" in chart and converter.charts == 1
-    assert "cdn" not in chart.lower()
+    nb = _notebook([("md", "# Demo { #demo }"), ("code", "run()"), ("code", "show()")])
+    stdout = [
+        {"output_type": "stream", "name": "stdout", "text": "50%\r"},
+        {"output_type": "stream", "name": "stdout", "text": "100%\n"},
+    ]
+    stderr = {"output_type": "stream", "name": "stderr", "text": "\x1b[31mwarning\x1b[0m\n"}
+    chart = {
+        "output_type": "display_data",
+        "metadata": {},
+        "data": {"application/vnd.plotly.v1+json": {"data": [], "layout": {}}, "text/plain": "Figure"},
+    }
     table = {
         "output_type": "display_data",
+        "metadata": {},
         "data": {"text/markdown": "| a |\n|---|\n| 1 |", "text/plain": "x"},
     }
-    assert converter.output(table) == "| a |\n|---|\n| 1 |"
+    execution = hook.Execution([[*stdout, stderr], [chart, table]], "2026-01-01 00:00 UTC", 3.0, cached=True)
+    converter = hook.Converter("demo", "zh")
+    markdown = converter.convert(nb, execution, "demo.zh.ipynb", "demo.ipynb")
+    # The note right under the title, then the code, its merged stdout, its stderr folded away.
+    order = ["# Demo", '!!! info "由本次构建执行"', "```python\nrun()"]
+    assert [markdown.index(s) for s in order] == sorted(markdown.index(s) for s in order)
+    assert "[demo.ipynb](demo.zh.ipynb)" in markdown and "2026-01-01 00:00 UTC" in markdown
+    assert '``` title="输出"\n100%\n```' in markdown
+    assert '??? note "标准错误输出中的消息"\n\n    ```text\n    warning\n    ```' in markdown
+    # A plotly figure becomes a chart drawn by the site's plotly.js; a Markdown table stays Markdown.
+    assert 'class="bench-chart"' in markdown and 'id="nb-demo-1"' in markdown and converter.charts == 1
+    assert "Plotly.newPlot" in markdown and "cdn" not in markdown.lower() and "Figure" not in markdown
+    assert "| a |\n|---|\n| 1 |" in markdown
+
+
+def test_an_error_output_is_refused():
+    nb = _notebook([("code", "boom()")])
+    error = {"output_type": "error", "ename": "NameError", "evalue": "boom", "traceback": []}
+    with pytest.raises(hook.NotebookError, match="a stored output is an error: NameError"):
+        execution = hook.Execution([[error]], "now", 0.0, cached=False)
+        hook.Converter("demo", "en").convert(nb, execution, "d.ipynb", "d.ipynb")
 
 
 # --------------------------------------------------------------------------- the built pages
@@ -204,6 +239,7 @@ def tutorial_site(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> 
     return site
 
 
+@pytest.mark.slow  # executes the tutorials
 @pytest.mark.parametrize("stem", NOTEBOOKS)
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_notebook_page_shows_executed_outputs(tutorial_site, stem, lang):
@@ -224,6 +260,8 @@ def test_notebook_page_shows_executed_outputs(tutorial_site, stem, lang):
     loaded += re.findall(r'<link[^>]*\shref="(https?:[^"]+)"', html)
     assert not loaded, loaded
     assert "mathjax" not in html.lower()
+    # Outputs name no path of the build machine and carry no library warnings.
+    assert str(REPO) not in html and "Warning:" not in html and ".venv" not in html
     # The notebook can be downloaded from beside the page, in the page's language.
     assert f'href="{stem}.ipynb"' in html
     source = TUTORIALS / (f"{stem}.ipynb" if lang == "en" else f"{stem}.zh.ipynb")

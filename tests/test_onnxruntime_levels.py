@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmarks.claims import onnxruntime as rules
 from benchmarks.results import ExperimentResult
 from benchmarks.techniques import onnxruntime as ort_technique
 from tests.conftest import load_results
@@ -104,7 +105,7 @@ def test_transformer_optimiser_reports_its_fusions(levels_results):
 
 def test_plain_and_tuned_configurations_are_recorded(toy_results):
     """T1's experiments hold ONNX Runtime at its defaults on the plain export beside the tuned one."""
-    found = load_results(toy_results, ort_technique.T1_EXPERIMENTS)
+    found = load_results(toy_results, rules.T1_EXPERIMENTS)
     for result in found.values():
         plain = result.variants["ort-plain"]["info"]
         tuned = result.variants["onnxruntime"]["info"]
@@ -114,12 +115,12 @@ def test_plain_and_tuned_configurations_are_recorded(toy_results):
         assert tuned["export"] == "chosen" and tuned["export_candidate"] == tuned["export_chosen"]
         assert tuned["allow_spinning"] == "1" and tuned["inter_op_threads"] == 1
         assert tuned["export_candidates"][tuned["export_chosen"]]["exact"]
-    finding = ort_technique.judge_t1(found)
+    finding = rules.judge_t1(found)
     assert "`ort-plain`" in finding.evidence and "`ort-plain`" in finding.evidence_zh
 
 
 def test_c6_judge_reads_the_real_results(levels_results):
-    finding = ort_technique.judge_c6(levels_results)
+    finding = rules.judge_c6(levels_results)
     assert finding.outcome in ("holds", "partly", "does-not-hold")
     nodes = levels_results["onnxruntime-levels/digits-cnn"].variants["ort-all"]["info"]["graph_nodes"]
     assert f"all {nodes} nodes" in finding.evidence and f"all {nodes} 个节点" in finding.evidence_zh
@@ -200,7 +201,7 @@ def test_t1_rule(minilm, digits, outcome):
             "onnxruntime/digits-cnn", "digits-cnn", [({"batch": 1}, digits)]
         ),
     }
-    finding = ort_technique.judge_t1(found)
+    finding = rules.judge_t1(found)
     assert finding.outcome == outcome
     assert "export 7.0 s" in finding.evidence
     # the fastest configuration decides, and the plain one is shown beside it
@@ -213,10 +214,9 @@ def test_t1_rule(minilm, digits, outcome):
 
 def test_t1_judges_the_fastest_configuration_even_when_it_is_the_plain_one():
     found = {
-        name: _t1_result(name, name.split("/")[1], [({"batch": 1}, 0.5)])
-        for name in ort_technique.T1_EXPERIMENTS
+        name: _t1_result(name, name.split("/")[1], [({"batch": 1}, 0.5)]) for name in rules.T1_EXPERIMENTS
     }
-    finding = ort_technique.judge_t1(found)
+    finding = rules.judge_t1(found)
     assert finding.outcome == "does-not-hold"  # 0.9× at best
     assert "best `ort-plain` 0.90×" in finding.evidence
 
@@ -250,9 +250,9 @@ def test_c6_rule(all_nodes, all_ms, outcome):
             dict(zip(levels, (10, 10, 8, all_nodes), strict=True)),
             dict(zip(levels, (2.0, 2.0, 2.0, all_ms), strict=True)),
         )
-        for name in ort_technique.C6_EXPERIMENTS
+        for name in rules.C6_EXPERIMENTS
     }
-    finding = ort_technique.judge_c6(found)
+    finding = rules.judge_c6(found)
     assert finding.outcome == outcome
     assert f"all {all_nodes} nodes, {2.0 / all_ms:.2f}×" in finding.evidence
 
@@ -262,13 +262,13 @@ def test_the_gap_to_pytorch_is_split_into_the_steps_that_were_timed(toy_results)
     largest factor in both languages, from the real results."""
     from benchmarks.report import MarkerError, Renderer
 
-    found = load_results(toy_results, (*LEVELS, *ort_technique.T1_EXPERIMENTS))
+    found = load_results(toy_results, (*LEVELS, *rules.T1_EXPERIMENTS))
     for workload in ("minilm", "digits-cnn"):
-        steps = {s.key: s for s in ort_technique.gap_steps(found, workload)}
+        steps = {s.key: s for s in rules.gap_steps(found, workload)}
         assert {"total", "kernels", "fusions", "export", "tuning"} <= set(steps)
         product = steps["kernels"].median * steps["fusions"].median
         assert product == pytest.approx(steps["total"].median, rel=0.5)
-        assert ort_technique.largest_factor(list(steps.values())).key in ("kernels", "fusions", "export")
+        assert rules.largest_factor(list(steps.values())).key in ("kernels", "fusions", "export")
     renderer = Renderer(toy_results)
     en, _ = renderer.render("<!-- bench:ort-gap minilm -->", "en")
     zh, _ = renderer.render("<!-- bench:ort-gap minilm -->", "zh")

@@ -18,6 +18,8 @@ import statistics
 import subprocess
 import sys
 
+import pytest
+
 from benchmarks import results
 from benchmarks.experiments import PROFILES, Experiment, Profile
 from benchmarks.harness import MeasureSettings
@@ -63,6 +65,7 @@ def _spread(values: list[float]) -> float:
     return max(values) / min(values) - 1.0
 
 
+@pytest.mark.slow
 def test_harness_agrees_with_a_plain_timing_of_the_same_configuration(tmp_path, cache_dir, monkeypatch):
     settings = MeasureSettings(
         warmup_iters=2,
@@ -73,7 +76,7 @@ def test_harness_agrees_with_a_plain_timing_of_the_same_configuration(tmp_path, 
         round_warmup_s=0.05,
         reference_min_s=0.5,
     )
-    monkeypatch.setitem(PROFILES, "toy", Profile("toy", settings, eval_limit=40, timeout_s=600))
+    profile = Profile("toy", settings, eval_limit=40, timeout_s=600)
     exp = Experiment(
         name="test/plain-timing",
         technique="test",
@@ -83,7 +86,7 @@ def test_harness_agrees_with_a_plain_timing_of_the_same_configuration(tmp_path, 
         threads=THREADS,
     )
     plain = [_plain_p50()]
-    (_, status, _), *_ = run_all([exp], "toy", tmp_path, progress=lambda _: None)
+    (_, status, _), *_ = run_all([exp], profile, tmp_path, progress=lambda _: None)
     plain.append(_plain_p50())
     assert status == "ok"
     stored, _ = results.load_experiment(exp.name, tmp_path)

@@ -10,11 +10,13 @@ import pytest
 
 from benchmarks import results as results_mod
 from benchmarks import workloads
-from benchmarks.techniques import principles
-from benchmarks.verdicts import OUTCOMES
+from benchmarks.claims import OUTCOMES
+from benchmarks.claims import principles as rules
+from benchmarks.points import usable_cores
+from benchmarks.techniques import isa, layout, model_size, pretrained, roofline, threads
 from tests.conftest import load_results
 
-NAMES = [exp.name for exp in principles.EXPERIMENTS]
+NAMES = [exp.name for m in (threads, isa, roofline, layout, model_size, pretrained) for exp in m.EXPERIMENTS]
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +27,7 @@ def toy(toy_results: Path) -> dict[str, results_mod.ExperimentResult]:
 
 def test_every_experiment_runs_ok_at_toy_size(toy):
     for name, result in toy.items():
-        if name.startswith("threads/") and principles._usable_cores() < 2:
+        if name.startswith("threads/") and usable_cores() < 2:
             assert result.status == "skipped"
             continue
         assert result.status == "ok", f"{name}: {result.reason}"
@@ -69,17 +71,17 @@ def test_simd_builder_refuses_when_torch_is_already_loaded(tmp_path):
     import torch  # noqa: F401  (the point: torch is loaded before the cap)
 
     assert "torch" in sys.modules
-    with pytest.raises(principles.IsaCapError, match="before the SIMD cap"):
-        principles.build_isa(workloads.get("digits-cnn"), {"isa": "avx2"}, 1, tmp_path)
+    with pytest.raises(isa.IsaCapError, match="before the SIMD cap"):
+        isa.build_isa(workloads.get("digits-cnn"), {"isa": "avx2"}, 1, tmp_path)
 
 
 def test_channels_last_gives_the_contiguous_outputs(tmp_path, cache_dir):
     workload = workloads.get("digits-cnn")
-    contiguous = principles.build_layout(workload, {"layout": "contiguous"}, 1, tmp_path)
+    contiguous = layout.build_layout(workload, {"layout": "contiguous"}, 1, tmp_path)
     batch = workload.eval_batches(limit=40)[0]
     expected = contiguous.predict(batch)
-    for layout in ("channels-last", "channels-last-prepared"):
-        variant = principles.build_layout(workload, {"layout": layout}, 1, tmp_path)
+    for memory_layout in ("channels-last", "channels-last-prepared"):
+        variant = layout.build_layout(workload, {"layout": memory_layout}, 1, tmp_path)
         assert variant.info["conv_weights_channels_last"] is True
         assert variant.info["max_abs_diff_vs_contiguous"] <= 1e-5
         np.testing.assert_allclose(variant.predict(batch), expected, atol=1e-5, rtol=0)
@@ -99,7 +101,7 @@ def test_model_size_sweep_grows_in_parameters(toy):
 def test_sized_network_of_depth_two_is_the_workloads_network():
     from benchmarks.workloads import digits_cnn
 
-    ours = principles.build_sized_cnn(**principles.DIGITS_BASE).state_dict()
+    ours = model_size.build_sized_cnn(**model_size.DIGITS_BASE).state_dict()
     theirs = digits_cnn.build_model().state_dict()
     assert {k: v.shape for k, v in ours.items()} == {k: v.shape for k, v in theirs.items()}
 
@@ -107,23 +109,23 @@ def test_sized_network_of_depth_two_is_the_workloads_network():
 def test_few_shot_uses_the_train_split_only_and_records_a_curve(toy):
     from benchmarks.workloads import digits_cnn
 
-    x_few, y_few = principles.few_shot_split()
+    x_few, y_few = pretrained.few_shot_split()
     x_train = digits_cnn.dataset()[0]
-    assert np.bincount(y_few, minlength=10).tolist() == [principles.FEW_SHOT_PER_CLASS] * 10
+    assert np.bincount(y_few, minlength=10).tolist() == [pretrained.FEW_SHOT_PER_CLASS] * 10
     train_rows = {row.tobytes() for row in x_train}
     assert all(row.tobytes() in train_rows for row in x_few)
     result = toy["pretrained/digits-cnn"]
     for name in ("scratch", "pretrained"):
         record = result.variants[name]["info"]
         steps = [row[0] for row in record["curve"]]
-        assert steps[0] == 0 and steps[-1] == principles.FEW_SHOT_STEPS
+        assert steps[0] == 0 and steps[-1] == pretrained.FEW_SHOT_STEPS
         assert record["final_test_accuracy"] == record["curve"][-1][2]
     assert "pretrain_s_paid_once_by_publisher" in result.one_time_costs["pretrained"]
-    assert principles.steps_to([(0, 0.0, 0.2, 0.1), (10, 1.0, 0.9, 0.8)], 0.9) == (10, 1.0)
+    assert rules.steps_to([(0, 0.0, 0.2, 0.1), (10, 1.0, 0.9, 0.8)], 0.9) == (10, 1.0)
 
 
 def test_peak_probes_measure_positive_rates_and_exact_int8():
-    peaks = principles.measure_peaks(threads=1, gemm_size=128, copy_mb=8, repeats=2)
+    peaks = roofline.measure_peaks(threads=1, gemm_size=128, copy_mb=8, repeats=2)
     for kind in ("fp32-torch", "fp32-numpy", "bf16-torch", "int8"):
         assert peaks[kind]["gflop_s"] > 0
         assert peaks[kind]["flops_per_call"] == 2 * 128**3
@@ -133,21 +135,23 @@ def test_peak_probes_measure_positive_rates_and_exact_int8():
 
 
 def test_roofline_figure_places_ceilings_and_models(toy):
-    data = principles.roofline_data(toy)
-    assert set(data["gflop_s"]) == {v.name for v in principles.GEMM_VARIANTS}
+    from benchmarks.report.roofline import roofline_figure
+
+    data = roofline.roofline_data(toy)
+    assert set(data["gflop_s"]) == {v.name for v in roofline.GEMM_VARIANTS}
     assert all(v > 0 for v in (*data["gflop_s"].values(), *data["gb_s"].values()))
     measured = toy["threads/digits-cnn"].status == "ok"
     assert bool(data["models"]) == measured
     for model in data["models"]:
         assert model["intensity"] > 0 and model["gflop_s"] > 0
     for lang in ("en", "zh"):
-        fig = principles.roofline_figure(toy, lang)
+        fig = roofline_figure(toy, lang)
         assert len(fig.data) >= 1 + len(data["gflop_s"])
 
 
 def test_verdicts_judge_toy_results(toy):
     ok = {name: r for name, r in toy.items() if r.status == "ok"}
-    for verdict in principles.VERDICTS:
+    for verdict in rules.VERDICTS:
         if not all(name in ok for name in verdict.experiments):
             continue
         finding = verdict.judge({name: ok[name] for name in verdict.experiments})

@@ -10,9 +10,12 @@ import pytest
 import torch
 from torch import nn
 
+from benchmarks import training
+from benchmarks.claims import OUTCOMES
+from benchmarks.claims import pruning as pruning_claims
+from benchmarks.experiments import PROFILES
 from benchmarks.results import ExperimentResult
 from benchmarks.techniques import pruning
-from benchmarks.verdicts import OUTCOMES
 from benchmarks.workloads import digits_cnn, minilm
 from tests.conftest import load_results
 
@@ -46,8 +49,8 @@ def test_finetuning_keeps_pruned_weights_at_zero(cache_dir):
     torch.manual_seed(0)
     model = pruning.magnitude_prune(digits_cnn.build_model(), 0.8)
     zeros_before = [m.weight == 0 for m in pruning._prunable(model)]
-    model, seconds = pruning.finetune_digits(model, epochs=1, lr=1e-3, seed=0)
-    assert seconds > 0
+    record = training.finetune_digits(model, dataclasses.replace(training.PRUNING_DIGITS, epochs=1))
+    assert record["finetune_s"] > 0 and record["epochs"] == 1
     for was_zero, module in zip(zeros_before, pruning._prunable(model), strict=True):
         assert torch.all(module.weight[was_zero] == 0)
     assert pruning.weight_sparsity(model) >= 0.8 - 0.01
@@ -113,16 +116,16 @@ def test_each_pruning_experiment_runs_at_toy_size(toy_pruning_results, name):
             assert isinstance(record["distil_cached"], bool)
             assert result.one_time_costs[variant_name]["distil_s"] > 0
             # The profile's training scale reached the worker: toy distils for a tenth of the steps.
-            full_steps = pruning.DISTIL_SETTINGS["steps"]
+            full_steps = training.PRUNING_MINILM.steps
             assert record["distil_steps"] == round(full_steps * result.config["training_scale"]) < full_steps
         if record["recovery"] == "fine-tune":
             assert result.one_time_costs[variant_name]["finetune_s"] > 0
-    assert len(result.points) == len(experiment.points("toy"))
+    assert len(result.points) == len(experiment.points(PROFILES["toy"]))
 
 
 def test_t3_judge_follows_its_rule(toy_pruning_results):
     results = dict(toy_pruning_results)
-    finding = pruning.judge_t3(results)
+    finding = pruning_claims.judge_t3(results)
     assert finding.outcome in OUTCOMES
     assert "unstructured" in finding.evidence and "非结构化" in finding.evidence_zh
 
@@ -152,12 +155,12 @@ def test_t3_judge_follows_its_rule(toy_pruning_results):
         }
 
     # Every outcome the rule names can be reached, and the deciding figure is on the page.
-    held = pruning.judge_t3(with_speed(1.5, 1.3, 1.7))
+    held = pruning_claims.judge_t3(with_speed(1.5, 1.3, 1.7))
     assert held.outcome == "holds" and "threshold 1.2×, margin +0.30×" in held.evidence
     assert "门槛 1.2×" in held.evidence_zh
-    assert pruning.judge_t3(with_speed(1.25, 1.1, 1.4)).outcome == "inconclusive"
-    assert pruning.judge_t3(with_speed(1.1, 1.05, 1.15)).outcome == "partly"
-    assert pruning.judge_t3(with_speed(1.0, 0.95, 1.1)).outcome == "inconclusive"  # not clearly faster
-    assert pruning.judge_t3(with_speed(0.95, 0.9, 0.98)).outcome == "does-not-hold"  # slower
+    assert pruning_claims.judge_t3(with_speed(1.25, 1.1, 1.4)).outcome == "inconclusive"
+    assert pruning_claims.judge_t3(with_speed(1.1, 1.05, 1.15)).outcome == "partly"
+    assert pruning_claims.judge_t3(with_speed(1.0, 0.95, 1.1)).outcome == "inconclusive"  # not clearly faster
+    assert pruning_claims.judge_t3(with_speed(0.95, 0.9, 0.98)).outcome == "does-not-hold"  # slower
     # Fast but outside the quality bound decides nothing: digits alone (slower) remains.
-    assert pruning.judge_t3(with_speed(2.0, 1.8, 2.2, cosine=0.5)).outcome == "does-not-hold"
+    assert pruning_claims.judge_t3(with_speed(2.0, 1.8, 2.2, cosine=0.5)).outcome == "does-not-hold"

@@ -13,7 +13,11 @@ import onnx
 import pytest
 
 from benchmarks import workloads
+from benchmarks.claims import quantization as rules
+from benchmarks.engines.onnxruntime import tuned_session
 from benchmarks.techniques import quantization as q
+from benchmarks.techniques import quantization_graphs as graphs
+from benchmarks.techniques import quantization_static as static
 
 EXPERIMENTS = ("quantization/digits-cnn", "quantization/minilm", "quantization/resnet50")
 
@@ -40,12 +44,12 @@ def _node_types(path: Path) -> set[str]:
 
 def test_gemm_rewrite_keeps_outputs(digits_fp32, tmp_path):
     rewritten = tmp_path / "matmul.onnx"
-    assert q.gemm_to_matmul(digits_fp32, rewritten) == 2
+    assert graphs.gemm_to_matmul(digits_fp32, rewritten) == 2
     assert "Gemm" not in _node_types(rewritten) and "MatMul" in _node_types(rewritten)
     onnx.checker.check_model(str(rewritten))
     inputs = workloads.get("digits-cnn").timing_inputs({"batch": 16})
-    before = q.ort_session(digits_fp32, 1).run(None, inputs)[0]
-    after = q.ort_session(rewritten, 1).run(None, inputs)[0]
+    before = tuned_session(digits_fp32, 1).run(None, inputs)[0]
+    after = tuned_session(rewritten, 1).run(None, inputs)[0]
     np.testing.assert_allclose(after, before, atol=1e-5, rtol=0)
 
 
@@ -59,10 +63,10 @@ def test_dynamic_int8_is_smaller_holds_integer_ops_and_runs(digits_fp32, tmp_pat
     assert record["graph_ops"]["MatMulInteger"] == 2  # the two Linear layers
     assert "Conv" in ops  # dynamic INT8 leaves convolutions in FP32
     optimized = tmp_path / "digits.int8.optimized.onnx"
-    q.ort_session(int8, 1, optimized)
-    assert q.integer_kernels(q.op_counts(optimized)) == 2, q.op_counts(optimized)
+    tuned_session(int8, 1, optimized)
+    assert graphs.integer_kernels(graphs.op_counts(optimized)) == 2, graphs.op_counts(optimized)
     inputs = workloads.get("digits-cnn").timing_inputs({"batch": 5})
-    out = q.ort_session(int8, 1).run(None, inputs)[0]
+    out = tuned_session(int8, 1).run(None, inputs)[0]
     assert out.shape == (5, 10) and np.all(np.isfinite(out))
 
 
@@ -83,27 +87,27 @@ def test_dynamic_int8_defaults_to_per_tensor_scales(digits_fp32, tmp_path):
 def test_static_qdq_holds_quantize_dequantize_and_runs_integer_kernels(digits_fp32, tmp_path):
     workload = workloads.get("digits-cnn")
     int8 = tmp_path / "digits.qdq.onnx"
-    calibration = q.calibration_inputs(workload)
-    record = q.quantize_onnx_static(digits_fp32, int8, calibration)
+    calibration = static.calibration_inputs(workload)
+    record = static.quantize_onnx_static(digits_fp32, int8, calibration)
     assert {"QuantizeLinear", "DequantizeLinear"} <= _node_types(int8)
     assert record["graph_ops"]["QuantizeLinear"] > 0 and record["graph_ops"]["DequantizeLinear"] > 0
-    assert record["calibration_examples"] == q.CALIBRATION_COUNT["digits-cnn"]
+    assert record["calibration_examples"] == static.CALIBRATION_COUNT["digits-cnn"]
     assert record["calibration_s"] > 0
     optimized = tmp_path / "digits.qdq.optimized.onnx"
-    session = q.ort_session(int8, 1, optimized)
-    executed = q.op_counts(optimized)
-    assert q.integer_kernels(executed) >= 3, executed  # two convolutions and the Linear layers
+    session = tuned_session(int8, 1, optimized)
+    executed = graphs.op_counts(optimized)
+    assert graphs.integer_kernels(executed) >= 3, executed  # two convolutions and the Linear layers
     out = session.run(None, workload.timing_inputs({"batch": 3}))[0]
     assert out.shape == (3, 10) and np.all(np.isfinite(out))
 
 
 def test_calibration_never_uses_the_evaluation_data(cache_dir, monkeypatch):
     digits = workloads.get("digits-cnn")
-    calibration = np.concatenate([b["images"] for b in q.calibration_inputs(digits)])
+    calibration = np.concatenate([b["images"] for b in static.calibration_inputs(digits)])
     evaluation = np.concatenate([b["images"] for b in digits.eval_batches()])
     eval_rows = {row.tobytes() for row in evaluation}
     train_rows = {row.tobytes() for row in digits.dataset()[0]}
-    assert len(calibration) == q.CALIBRATION_COUNT["digits-cnn"]
+    assert len(calibration) == static.CALIBRATION_COUNT["digits-cnn"]
     assert all(row.tobytes() in train_rows for row in calibration)
     assert not any(row.tobytes() in eval_rows for row in calibration)
 
@@ -111,12 +115,14 @@ def test_calibration_never_uses_the_evaluation_data(cache_dir, monkeypatch):
     minilm = workloads.get("minilm")
     seen: list[str] = []
     monkeypatch.setattr(minilm, "_encode", lambda texts, max_length, pad_to_max: seen.extend(texts) or {})
-    batches = q.calibration_inputs(minilm)
-    assert len(batches) * q.CALIBRATION_BATCH["minilm"] >= len(seen) == q.CALIBRATION_COUNT["minilm"]
+    batches = static.calibration_inputs(minilm)
+    assert (
+        len(batches) * static.CALIBRATION_BATCH["minilm"] >= len(seen) == static.CALIBRATION_COUNT["minilm"]
+    )
     assert not set(seen) & set(minilm.eval_texts())
 
     resnet = workloads.get("resnet50")
-    cal_images = np.concatenate([b["images"] for b in q.calibration_inputs(resnet)])
+    cal_images = np.concatenate([b["images"] for b in static.calibration_inputs(resnet)])
     eval_images = np.concatenate([b["images"] for b in resnet.eval_batches()])
     timing_images = resnet.timing_inputs({"batch": 1})["images"]
     for image in cal_images:
@@ -154,7 +160,7 @@ def _q1(
         "pytorch-eager",
         {"pytorch-eager": EXACT, "ort-int8-dynamic": fid, "onnxruntime": EXACT, "pytorch-bf16": EXACT},
         {"ort-int8-dynamic": int8_speed, "onnxruntime": ort_speed, "pytorch-bf16": 1.1},
-        q.Q1_POINT,
+        rules.Q1_POINT,
     )
     digits = _result(
         "quantization/digits-cnn",
@@ -170,9 +176,9 @@ def _q1(
             "pytorch-eager",
             {"pytorch-eager": EXACT, "ffn-50": pruned[1]},
             {"ffn-50": pruned[0]},
-            q.Q1_POINT,
+            rules.Q1_POINT,
         )
-    return q.judge_q1(found)
+    return rules.judge_q1(found)
 
 
 def test_q1_rule_thresholds():
@@ -203,7 +209,7 @@ def test_q1_weighs_every_other_technique_within_the_bar():
     )
     assert below.outcome == "holds" and "ffn-50" not in below.evidence
     # INT8 variants of other techniques (OpenVINO's) are no rivals
-    assert all("int8" not in name for _, name, _ in q._comparators({}))
+    assert all("int8" not in name for _, name, _ in rules.comparators({}))
 
 
 # ---- end to end, through the command line -----------------------------------------------------
@@ -228,7 +234,7 @@ def test_experiment_runs_at_toy_size(quantization_results, name):
         info = record["info"]
         if name_.startswith("ort-int8"):
             assert info["int8_file_mb"] < info["fp32_file_mb"]
-            assert info["executed_integer_kernels"] == q.integer_kernels(info["executed_graph_ops"]) > 0
+            assert info["executed_integer_kernels"] == graphs.integer_kernels(info["executed_graph_ops"]) > 0
         if name_ == "ort-int8-dynamic":  # ONNX Runtime's defaults
             assert info["per_channel"] is False and "per-tensor" in info["precision"]
         if name_ == "ort-int8-dynamic-per-channel":
@@ -274,4 +280,4 @@ def test_ffn_output_projections_are_found_whichever_way_the_export_writes_gelu(t
     )
     path = tmp_path / "ffn.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)]), str(path))
-    assert q.matmuls_after_gelu(path) == ["down"]
+    assert static.matmuls_after_gelu(path) == ["down"]

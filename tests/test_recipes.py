@@ -13,9 +13,11 @@ import pytest
 import torch
 
 from benchmarks import workloads
+from benchmarks.claims import recipes as rules
+from benchmarks.engines import sentence_transformers as st_engine
+from benchmarks.engines.pytorch import eager_outputs
 from benchmarks.results import ExperimentResult
 from benchmarks.techniques import recipes
-from benchmarks.techniques.inference_engines import _eager
 from tests.conftest import load_results
 
 GOOD = {"cosine_mean": 0.999, "nn_top1_agreement": 0.99, "topic_map_ratio": 1.0}
@@ -74,7 +76,7 @@ def test_the_rule_picks_the_fastest_candidate_and_the_fastest_peer_within_the_ba
     roles = {n: recipes.CANDIDATE for n in ("fast-but-wrong", "good", "slower")}
     roles |= {n: recipes.PEER for n in ("peer-wrong", "peer-best", "peer-slow")}
     quality = {"fast-but-wrong": BAD, "peer-wrong": BAD}
-    chosen = recipes.select(synthetic(rounds, quality, roles))
+    chosen = rules.select(synthetic(rounds, quality, roles))
     assert chosen.recipe.variant == "good"
     assert chosen.peer.variant == "peer-best"
     # the ratio pairs round i of the peer with round i of the recipe
@@ -87,11 +89,14 @@ def test_the_rule_picks_the_fastest_candidate_and_the_fastest_peer_within_the_ba
 def test_without_a_candidate_within_the_bar_there_is_no_recipe_and_no_ratio():
     rounds = {"pytorch-eager": [20.0, 20.0], "fast-but-wrong": [2.0, 2.0], "peer": [10.0, 10.0]}
     roles = {"fast-but-wrong": recipes.CANDIDATE, "peer": recipes.PEER}
-    chosen = recipes.select(synthetic(rounds, {"fast-but-wrong": BAD}, roles))
+    chosen = rules.select(synthetic(rounds, {"fast-but-wrong": BAD}, roles))
     assert chosen.recipe is None and chosen.ratio is None
     assert chosen.peer.variant == "peer"
-    lines = recipes.summary_lines(synthetic(rounds, {"fast-but-wrong": BAD}, roles), "en", {})
-    assert lines[0] == recipes.TEXT["en"]["no_recipe"]
+    from benchmarks.report import recipes as page
+    from benchmarks.report.strings import RECIPES
+
+    lines = page.summary_lines(synthetic(rounds, {"fast-but-wrong": BAD}, roles), "en", {})
+    assert lines[0] == RECIPES["en"]["no_recipe"]
 
 
 def test_every_recipe_variant_declares_its_role():
@@ -112,7 +117,7 @@ def minilm(cache_dir):
 def _check_embeddings(variant, workload, atol):
     inputs = workload.timing_inputs({"batch": 2, "seq_len": 16})
     got = variant.predict(inputs)
-    want = _eager(workload.torch_model(), inputs)
+    want = eager_outputs(workload.torch_model(), inputs)
     assert got.shape == want.shape == (2, 384)
     np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-3)
     assert float(np.max(np.abs(got - want))) <= atol
@@ -144,10 +149,11 @@ def test_sentence_transformers_backends_match_the_encoder(minilm, tmp_path, back
     assert not (minilm.model_dir() / "onnx").exists() and not (minilm.model_dir() / "openvino").exists()
 
 
+@pytest.mark.slow
 def test_openvino_int8_peer_is_calibrated_offline_on_the_repository_corpus(minilm, tmp_path):
     options = {"backend": "openvino", "export": "ov-qint8"}
     variant = recipes.build_sentence_transformers(minilm, options, threads=2, workdir=tmp_path)
-    assert variant.info["calibration_texts"] == recipes.OV_CALIBRATION_TEXTS
+    assert variant.info["calibration_texts"] == st_engine.OV_CALIBRATION_TEXTS
     assert variant.info["compute_precision"] == "int8"
     assert variant.one_time_costs["quantize_s"] > 0
     _check_embeddings(variant, minilm, atol=0.2)
@@ -166,27 +172,27 @@ def test_static_shape_openvino_candidate_compiles_each_shape_once(minilm, tmp_pa
         got = variant.predict(batch)
     assert got.shape == (4, 384)
     assert variant.info["shapes_prepared"] == ["batch=1,seq=128", "batch=1,seq=16"]
-    cosine = np.sum(got * _eager(minilm.torch_model(), batch), axis=1)
+    cosine = np.sum(got * eager_outputs(minilm.torch_model(), batch), axis=1)
     assert cosine.min() > 0.99
 
 
 def test_recipe_experiments_ran_at_toy_size_and_render(toy_results):
     stored = load_results(toy_results, list(recipes.RECIPE_EXPERIMENTS))
     for name, result in stored.items():
-        chosen = recipes.select(result, result.points[0]["params"])
+        chosen = rules.select(result, result.points[0]["params"])
         assert {e.role for e in chosen.entries} == {recipes.PEER, recipes.CANDIDATE}, name
         assert "flops_per_item" in result.variants["pytorch-eager"]["info"], name
         for e in chosen.entries:
-            assert recipes.compute_precision(result.variants[e.variant]["info"]) in ("fp32", "bf16", "int8")
+            assert rules.compute_precision(result.variants[e.variant]["info"]) in ("fp32", "bf16", "int8")
     # every peer and candidate lands on the roofline, against the peak of its own precision
-    from benchmarks.techniques import principles
+    from benchmarks.report.roofline import recipe_points, roofline_figure
 
     stored |= load_results(toy_results, ["roofline/gemm"])
-    placed = principles.roofline_data(stored)["recipes"]
+    placed = recipe_points(stored)
     assert {p["experiment"] for p in placed} == set(recipes.RECIPE_EXPERIMENTS)
     assert all(p["gflop_s"] > 0 and p["fraction_of_peak"] > 0 for p in placed)
     assert sum(p["recipe"] for p in placed) <= len(recipes.RECIPE_EXPERIMENTS)
     for lang in ("en", "zh"):  # one trace of diamonds per workload
-        fig = principles.roofline_figure(stored, lang)
+        fig = roofline_figure(stored, lang)
         diamonds = [t for t in fig.data if t.marker.symbol == "diamond"]
         assert len(diamonds) == len(recipes.RECIPE_EXPERIMENTS)

@@ -11,6 +11,8 @@ from benchmarks.harness import MeasureSettings
 from benchmarks.runner import run_all
 from benchmarks.techniques.onnxruntime import PYTORCH_EAGER
 
+TOY = PROFILES["toy"]
+
 GRIDS = {name: ({"batch": 1},) for name in PROFILES}
 
 
@@ -25,8 +27,8 @@ def test_crash_is_recorded_as_failed_and_others_still_run(tmp_path, cache_dir):
     crashing = experiment("test/crash", "tests.fake_variants:build_crashing")
     killed = experiment("test/killed", "tests.fake_variants:build_killed")
     raising = experiment("test/raise", "tests.fake_variants:build_raising")
-    good = experiment("test/good", "benchmarks.engines:build_pytorch_eager")
-    outcomes = run_all([crashing, killed, raising, good], "toy", tmp_path, progress=lambda _: None)
+    good = experiment("test/good", "benchmarks.engines.pytorch:build_pytorch_eager")
+    outcomes = run_all([crashing, killed, raising, good], TOY, tmp_path, progress=lambda _: None)
     assert [status for _, status, _ in outcomes] == ["failed", "failed", "failed", "ok"]
 
     crash, _ = results.load_experiment("test/crash", tmp_path)
@@ -44,42 +46,38 @@ def test_crash_is_recorded_as_failed_and_others_still_run(tmp_path, cache_dir):
     assert ok.config["threads"] >= 1 and ok.machine["logical_cores"] >= 1
 
     # Up to date now: a second run skips it; a crash on re-run keeps the good result.
-    again = run_all([good], "toy", tmp_path, progress=lambda _: None)
+    again = run_all([good], TOY, tmp_path, progress=lambda _: None)
     assert again[0][1] == "up-to-date"
 
 
-def test_hung_worker_times_out(tmp_path, cache_dir, monkeypatch):
+def test_hung_worker_times_out(tmp_path, cache_dir):
     quick = Profile(
         "toy", MeasureSettings(warmup_iters=1, warmup_s=0, min_iters=3, min_s=0, rounds=1), 10, 5.0
     )
-    monkeypatch.setitem(PROFILES, "toy", quick)
     hanging = experiment("test/hang", "tests.fake_variants:build_hanging")
-    outcomes = run_all([hanging], "toy", tmp_path, progress=lambda _: None)
+    outcomes = run_all([hanging], quick, tmp_path, progress=lambda _: None)
     assert outcomes[0][1] == "failed"
     stored, _ = results.load_experiment("test/hang", tmp_path)
     assert "timeout" in stored.reason
 
 
 def test_unknown_profile_is_refused(tmp_path):
-    from benchmarks.experiments import UnknownProfileError
+    from benchmarks.experiments import UnknownProfileError, get_profile
 
     with pytest.raises(UnknownProfileError, match="unknown profile"):
-        run_all([], "huge", tmp_path)
+        get_profile("huge")
 
 
 @pytest.mark.parametrize("repeats", [1, 0])
-def test_noisy_point_is_measured_again_as_the_profile_says_and_flagged(
-    tmp_path, cache_dir, monkeypatch, repeats
-):
+def test_noisy_point_is_measured_again_as_the_profile_says_and_flagged(tmp_path, cache_dir, repeats):
     import dataclasses
 
     from benchmarks import experiments
 
     profile = dataclasses.replace(experiments.PROFILES["toy"], noise_repeats=repeats)
-    monkeypatch.setitem(experiments.PROFILES, "toy", profile)
     jittery = experiment("test/jitter", "tests.fake_variants:build_jittery")
     lines: list[str] = []
-    run_all([jittery], "toy", tmp_path, progress=lines.append)
+    run_all([jittery], profile, tmp_path, progress=lines.append)
     stored, _ = results.load_experiment("test/jitter", tmp_path)
     point = stored.points[0]
     assert point["attempts"] == repeats + 1 and "candidate" in point["noisy"]
@@ -98,7 +96,7 @@ def test_pure_variants_outputs_are_keyed_by_what_computes_them():
     first, second = (experiment(f"test/key-{n}", "tests.fake_variants:build_jittery") for n in "ab")
 
     def key(exp, variant, threads=2):
-        return cache.outputs_key(exp, variant, "toy", card, threads)
+        return cache.outputs_key(exp, variant, TOY, card, threads)
 
     eager = key(first, PYTORCH_EAGER)
     assert eager is not None and eager == key(second, PYTORCH_EAGER)
@@ -122,7 +120,7 @@ def test_eager_reference_is_evaluated_once_reused_after_and_recomputed_when_unre
     )
     for old in (cache_dir / "outputs").glob("digits-cnn-*.npy"):
         old.unlink()
-    run_all([first, second], "toy", tmp_path, progress=lambda _: None)
+    run_all([first, second], TOY, tmp_path, progress=lambda _: None)
     a, _ = results.load_experiment(first.name, tmp_path)
     b, _ = results.load_experiment(second.name, tmp_path)
     assert "eval_outputs_reused_from" not in a.variants["pytorch-eager"]["info"]
@@ -136,7 +134,7 @@ def test_eager_reference_is_evaluated_once_reused_after_and_recomputed_when_unre
 
     (stored,) = (cache_dir / "outputs").glob("digits-cnn-*.npy")
     stored.write_bytes(b"not an array")
-    run_all([third], "toy", tmp_path, progress=lambda _: None)
+    run_all([third], TOY, tmp_path, progress=lambda _: None)
     c, _ = results.load_experiment(third.name, tmp_path)
     assert c.status == "ok" and "eval_outputs_reused_from" not in c.variants["pytorch-eager"]["info"]
     assert c.variants["pytorch-eager"]["quality"] == a.variants["pytorch-eager"]["quality"]
@@ -146,7 +144,7 @@ def test_eager_reference_is_evaluated_once_reused_after_and_recomputed_when_unre
 def test_peak_memory_is_the_served_models_not_its_evaluations(tmp_path, cache_dir):
     """Whether an evaluation ran in a worker (or was reused) must not change its memory figure."""
     hungry = experiment("test/eval-memory", "tests.fake_variants:build_hungry_evaluation")
-    run_all([hungry], "toy", tmp_path, progress=lambda _: None)
+    run_all([hungry], TOY, tmp_path, progress=lambda _: None)
     stored, _ = results.load_experiment(hungry.name, tmp_path)
     memory = stored.variants["candidate"]["memory"]
     assert memory["peak_scope"] == "serving"
@@ -167,7 +165,7 @@ def test_next_round_waits_until_the_previous_worker_stops_spinning():
     import subprocess
     import sys
 
-    from benchmarks.runner import IDLE_CAP_S, wait_until_idle
+    from benchmarks.workers import IDLE_CAP_S, wait_until_idle
 
     # Spins for 0.3 s (as a thread pool does after its last task), then sleeps; it says when
     # it starts, so the check does not depend on how fast the interpreter starts.

@@ -186,7 +186,7 @@ TIMING_METRICS = {"speedup", "p50", "p90", "p99", "throughput"}
 def test_every_timed_figure_names_a_point_that_the_default_and_full_grids_measure():
     """A page's inline figure must exist in the builds users see: `make site` (default)
     and the release (full). The release site once said "not measured" in the FAQ."""
-    from benchmarks.experiments import all_experiments
+    from benchmarks.experiments import PROFILES, all_experiments
 
     experiments = all_experiments()
     marker = re.compile(r"<!-- bench:figure (\S+) -->")
@@ -199,7 +199,7 @@ def test_every_timed_figure_names_a_point_that_the_default_and_full_grids_measur
                 continue
             params = {k: int(v) for k, v in (kv.split("=") for kv in where.split(",") if kv)}
             for profile in ("default", "full"):
-                grid = experiments[name].points(profile)
+                grid = experiments[name].points(PROFILES[profile])
                 if (params and params not in grid) or (not params and len(grid) != 1):
                     problems.append(f"{page.name}: {spec} is not in the {profile} grid {list(grid)}")
     assert not problems, "\n".join(problems)

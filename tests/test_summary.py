@@ -7,12 +7,12 @@ import dataclasses
 import pytest
 
 from benchmarks import results, summary
+from benchmarks.claims import Finding, Verdict
 from benchmarks.experiments import PROFILES, Experiment, VariantSpec
 from benchmarks.report import MarkerError, Renderer
 from benchmarks.results import ExperimentResult
 from benchmarks.runner import run_all, state
 from benchmarks.techniques.onnxruntime import PYTORCH_EAGER
-from benchmarks.verdicts import Finding, Verdict
 
 COSINE_OK = {"cosine_mean": 0.999, "nn_top1_agreement": 0.99, "topic_map_ratio": 1.0}
 
@@ -109,7 +109,7 @@ def test_verdict_renders_the_judges_finding_with_its_rule(tmp_path, monkeypatch)
         s = found["onnxruntime/digits-cnn"].points[0]["variants"]["onnxruntime"]["speedup"]["median"]
         return Finding("holds", f"{s:.1f}x faster", f"快 {s:.1f} 倍")
 
-    monkeypatch.setattr("benchmarks.verdicts.all_verdicts", lambda: _verdict(judge))
+    monkeypatch.setattr("benchmarks.claims.all_verdicts", lambda: _verdict(judge))
     renderer = Renderer(tmp_path, tmp_path / "archive")
     en, _ = renderer.render("<!-- bench:verdict X1 -->", "en")
     assert 'id="claim-x1"' in en and "rule in English" in en and "holds" in en and "2.0x faster" in en
@@ -123,7 +123,7 @@ def test_verdict_without_results_is_pending_and_never_judged(tmp_path, monkeypat
     def judge(found):
         raise AssertionError("a judge must not run without its results")
 
-    monkeypatch.setattr("benchmarks.verdicts.all_verdicts", lambda: _verdict(judge))
+    monkeypatch.setattr("benchmarks.claims.all_verdicts", lambda: _verdict(judge))
     text, _ = Renderer(tmp_path, tmp_path / "archive").render("<!-- bench:verdict X1 -->", "en")
     assert "Verdict pending" in text
 
@@ -139,7 +139,7 @@ def test_verdict_over_results_from_older_pipelines_waits_for_a_rerun(tmp_path, m
             "holds", str(found["onnxruntime/digits-cnn"].variants["onnxruntime"]["quality"]["topic_map"]), ""
         )
 
-    monkeypatch.setattr("benchmarks.verdicts.all_verdicts", lambda: _verdict(judge))
+    monkeypatch.setattr("benchmarks.claims.all_verdicts", lambda: _verdict(judge))
     renderer = Renderer(tmp_path, tmp_path / "archive")
     en, _ = renderer.render("<!-- bench:verdict X1 -->", "en")
     assert "Verdict pending" in en and "older" in en and "topic_map" in en
@@ -152,7 +152,7 @@ def test_latest_skipped_run_is_noticed_beside_the_good_result(tmp_path, monkeypa
     results.save(good, tmp_path)
     results.save(dataclasses.replace(good, status="skipped", reason="no <b>GPU</b>", points=[]), tmp_path)
     monkeypatch.setattr(
-        "benchmarks.verdicts.all_verdicts", lambda: _verdict(lambda found: Finding("holds", "fine", "好"))
+        "benchmarks.claims.all_verdicts", lambda: _verdict(lambda found: Finding("holds", "fine", "好"))
     )
     renderer = Renderer(tmp_path, tmp_path / "archive")
     en, _ = renderer.render("<!-- bench:verdict X1 -->\n<!-- bench:table onnxruntime/digits-cnn -->", "en")
@@ -169,11 +169,11 @@ def test_skipped_experiment_is_recorded_with_its_reason_and_shown(tmp_path, monk
         grids={name: ({"batch": 1},) for name in PROFILES},
         requires="tests.fake_variants:missing_gpu",
     )
-    outcomes = run_all([gpu_only], "toy", tmp_path, progress=lambda _: None)
+    outcomes = run_all([gpu_only], PROFILES["toy"], tmp_path, progress=lambda _: None)
     assert outcomes[0][1] == "skipped"
     stored, _ = results.load_experiment("test/gpu-only", tmp_path)
     assert stored.status == "skipped" and "no NVIDIA GPU" in stored.reason and not stored.points
-    assert state(gpu_only, "toy", stored.machine, tmp_path)[0] == "skipped"
+    assert state(gpu_only, PROFILES["toy"], stored.machine, tmp_path)[0] == "skipped"
 
 
 def test_inline_figures_come_from_the_results(tmp_path):

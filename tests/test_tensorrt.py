@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from benchmarks import results
+from benchmarks.claims import tensorrt as rules
 from benchmarks.results import ExperimentResult
 from benchmarks.techniques import tensorrt
 from tests.conftest import REPO, run_cli
@@ -166,7 +167,7 @@ def _result(fp32: float, fp16: float, fp16_cosine: float, batch: int = 128) -> E
     ],
 )
 def test_t2_rule_reads_the_largest_batch(fp32, fp16, cosine, outcome):
-    finding = tensorrt.judge_t2({EXPERIMENT: _result(fp32, fp16, cosine)})
+    finding = rules.judge_t2({EXPERIMENT: _result(fp32, fp16, cosine)})
     assert finding.outcome == outcome
     assert "batch 128" in finding.evidence and f"{fp16:.2f}×" in finding.evidence_zh
 

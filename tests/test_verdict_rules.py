@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.techniques import methods, principles
+from benchmarks.claims import methods, principles
 from tests.synthetic import result
 
 B1 = {"batch": 1}
@@ -153,12 +153,12 @@ def test_c11(speed, cosine, outcome):
             "inputs/minilm", "minilm", variants, [({"batch": 1, "seq_len": 128}, {"pad-longest": speed})]
         )
     }
-    finding = methods._judge_c11(found)
+    finding = methods.judge_c11(found)
     assert finding.outcome == outcome, finding.evidence
 
 
 def test_a_verdict_whose_interval_straddles_its_threshold_is_inconclusive():
-    from benchmarks.verdicts import Verdict, decide
+    from benchmarks.claims import Verdict, decide
 
     c2 = Verdict("C2", ("threads/minilm", "threads/digits-cnn"), "rule", "规则", principles._judge_c2)
 

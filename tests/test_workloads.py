@@ -109,7 +109,7 @@ def test_changed_training_settings_retrain(cache_dir):
     from dataclasses import replace
 
     shorter = replace(digits_cnn.SETTINGS, epochs=1)
-    assert digits_cnn._weights_path(shorter) != digits_cnn._weights_path(digits_cnn.SETTINGS)
+    assert digits_cnn.weights_path(shorter) != digits_cnn.weights_path(digits_cnn.SETTINGS)
 
 
 def test_minilm_evaluation_batches_sentences_of_similar_length():

@@ -12,18 +12,15 @@ Top-level imports stay light: torch and torch-pruning load inside functions.
 
 from __future__ import annotations
 
-import hashlib
-import inspect
-import json
-import os
+import dataclasses
 import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from benchmarks.experiments import Experiment, VariantSpec, training_length
+from benchmarks import training
+from benchmarks.experiments import Experiment, VariantSpec
 from benchmarks.techniques.onnxruntime import PYTORCH_EAGER
-from benchmarks.verdicts import Finding, Verdict, margin_text, quality, side_of, speedup, speedup_entry
 
 SEED = 0
 # Where FLOPs are counted: one request, at the workload's standard size.
@@ -105,7 +102,8 @@ def prune_ffn_neurons(model: Any, ratio: float) -> Any:
     from torch import nn
 
     for layer in model.modules():
-        intermediate, output = getattr(layer, "intermediate", None), getattr(layer, "output", None)
+        intermediate: Any = getattr(layer, "intermediate", None)  # a BERT layer's FFN halves
+        output: Any = getattr(layer, "output", None)
         if not isinstance(getattr(intermediate, "dense", None), nn.Linear):
             continue
         up, down = intermediate.dense, output.dense
@@ -126,123 +124,29 @@ def prune_ffn_neurons(model: Any, ratio: float) -> Any:
 # --8<-- [end:ffn]
 
 
-def _zero_masks(model: Any) -> list[tuple[Any, Any]]:
-    """(weight, mask) for every Conv/Linear weight holding pruned zeros."""
-    return [(m.weight, m.weight != 0) for m in _prunable(model) if bool((m.weight == 0).any())]
+def _distilled_minilm(student: Any, ratio: float) -> tuple[Any, float, bool, training.Recipe]:
+    """Distil the FFN-pruned ``student`` back towards the unpruned encoder (``training.recover_minilm``:
+    every layer but the embedding tables, which pruning did not touch, learns); stored by the
+    training code, the pruning code, the corpus, the model, the ratio and the recipe."""
+    from benchmarks.workloads import minilm, minilm_corpus
 
+    recipe = training.PRUNING_MINILM.scaled()
 
-# --8<-- [start:finetune]
-def finetune_digits(model: Any, epochs: int, lr: float, seed: int) -> tuple[Any, float]:
-    """Fine-tune on the digits TRAIN split only; weights pruned to zero stay zero."""
-    import torch
+    def distil() -> dict[str, float]:
+        teacher = minilm.torch_model()
+        texts = minilm_corpus.train_texts()
+        spent = training.recover_minilm(student, teacher, texts, recipe, training.all_but_embeddings(student))
+        return {"distil_s": spent["teacher_s"] + spent["train_s"]}
 
-    from benchmarks.workloads import digits_cnn
-
-    torch.manual_seed(seed)
-    x_train, _, y_train, _ = digits_cnn.dataset()
-    xs, ys = torch.from_numpy(x_train), torch.from_numpy(y_train)
-    masks = _zero_masks(model)
-
-    def keep_zeros() -> None:  # re-apply the masks: the update moved pruned weights
-        with torch.no_grad():
-            for weight, mask in masks:
-                weight.mul_(mask)
-
-    return model, digits_cnn.fit(model, xs, ys, epochs=epochs, lr=lr, seed=seed, after_step=keep_zeros)
-
-
-# --8<-- [end:finetune]
-
-
-# --8<-- [start:distil]
-def distil_minilm(
-    student: Any, teacher: Any, texts: list[str], steps: int, batch: int, lr: float, seed: int
-) -> tuple[Any, float]:
-    """Recover a pruned encoder by pulling its embeddings towards the unpruned model's (cosine loss).
-
-    ``texts`` is a training corpus, never the evaluation set. Dropout stays off:
-    in a short recovery run it only adds noise. The embedding tables, which pruning
-    did not touch, stay frozen: updating their 12 M parameters took half of each step.
-    """
-    import torch
-
-    from benchmarks.workloads import minilm
-
-    torch.manual_seed(seed)
-    tokenizer = minilm.tokenizer()
-    masks = _zero_masks(student)
-    order = torch.randperm(len(texts), generator=torch.Generator().manual_seed(seed)).tolist()
-    for parameter in student.encoder.embeddings.parameters():
-        parameter.requires_grad_(False)
-    trained = [p for p in student.parameters() if p.requires_grad]
-    optimiser = torch.optim.AdamW(trained, lr=lr, weight_decay=0.0)
-    student.eval()
-    start = time.perf_counter()
-    for step in range(steps):
-        chosen = [texts[order[(step * batch + i) % len(order)]] for i in range(batch)]
-        tokens = tokenizer(chosen, padding=True, truncation=True, max_length=128, return_tensors="pt")
-        inputs = {"input_ids": tokens["input_ids"], "attention_mask": tokens["attention_mask"]}
-        with torch.inference_mode():
-            target = teacher(**inputs)
-        loss = (1 - torch.nn.functional.cosine_similarity(student(**inputs), target.clone(), dim=-1)).mean()
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-        with torch.no_grad():
-            for weight, mask in masks:
-                weight.mul_(mask)
-    for parameter in student.parameters():
-        parameter.requires_grad_(True)
-    return student, time.perf_counter() - start
-
-
-# --8<-- [end:distil]
-
-
-DISTIL_SETTINGS = {"steps": 80, "batch": 16, "lr": 1e-4, "seed": SEED}  # steps: the `full` profile's
-
-
-def _distil_settings() -> dict[str, Any]:
-    return {**DISTIL_SETTINGS, "steps": training_length(DISTIL_SETTINGS["steps"])}
-
-
-def _distilled_minilm(student: Any, ratio: float) -> tuple[Any, float, bool]:
-    """Distil the FFN-pruned ``student``; cached by this file, the corpus, the settings and versions."""
-    import torch
-    import transformers
-
-    from benchmarks.workloads import cache_dir, minilm, minilm_corpus
-
-    key = json.dumps(
-        {
-            # The code that decides the weights, not the whole file: edits elsewhere keep the cache.
-            "source": [inspect.getsource(f) for f in (prune_ffn_neurons, distil_minilm, _zero_masks)],
-            "corpus": minilm_corpus.TRAIN_TEXT.read_text(encoding="utf-8"),
-            "model": minilm.MODEL_SHA256,
-            "ratio": ratio,
-            "settings": _distil_settings(),
-            "torch": torch.__version__,
-            "transformers": transformers.__version__,
-        },
-        sort_keys=True,
+    record, cached = training.stored_weights(
+        "minilm_pruned",
+        {**training.minilm_inputs(recipe), "ratio": ratio},
+        student,
+        distil,
+        code=(prune_ffn_neurons, *training.MINILM_CODE),
+        packages=("transformers",),
     )
-    path = cache_dir() / "models" / f"minilm_pruned-{hashlib.sha256(key.encode()).hexdigest()[:16]}.pt"
-    if path.exists():
-        try:
-            checkpoint = torch.load(path, weights_only=True)
-            student.load_state_dict(checkpoint["state_dict"])
-            return student.eval(), float(checkpoint["distil_s"]), True
-        except Exception as exc:  # a truncated or foreign file: train again rather than fail
-            print(
-                f"warning: ignoring unreadable cached model {path} ({type(exc).__name__}); distilling again"
-            )
-    teacher = minilm.torch_model()
-    student, seconds = distil_minilm(student, teacher, minilm_corpus.train_texts(), **_distil_settings())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    torch.save({"state_dict": student.state_dict(), "distil_s": seconds}, tmp)
-    os.replace(tmp, path)
-    return student.eval(), seconds, False
+    return student.eval(), float(record["distil_s"]), cached, recipe
 
 
 def _count_params(model: Any) -> int:
@@ -253,7 +157,7 @@ def build_pruned(workload: ModuleType, options: dict, threads: int, workdir: Pat
     """Prune the workload's model as ``options`` say, optionally fine-tune it, and time it eagerly."""
     import torch
 
-    from benchmarks.engines import torch_variant
+    from benchmarks.engines.pytorch import torch_variant
     from benchmarks.model_stats import count_flops
 
     torch.set_num_threads(threads)
@@ -275,22 +179,28 @@ def build_pruned(workload: ModuleType, options: dict, threads: int, workdir: Pat
         raise ValueError(f"unknown pruning method {method!r}")
     costs["prune_s"] = time.perf_counter() - start
     if options.get("distil"):
-        model, costs["distil_s"], cached = _distilled_minilm(model, amount)
+        model, costs["distil_s"], cached, recipe = _distilled_minilm(model, amount)
         extra = {
             "recovery": "distillation",
             "distil_cached": cached,
             "distil_corpus": "minilm_train.txt",
-            **{f"distil_{k}": v for k, v in _distil_settings().items()},
+            **{f"distil_{k}": v for k, v in recipe.knobs().items()},
         }
     if options.get("finetune_epochs"):
-        # One thread: batches of 64 tiny images gain nothing from more, and sibling
-        # workers build their variants at the same time.
-        torch.set_num_threads(1)
-        model, costs["finetune_s"] = finetune_digits(
-            model, options["finetune_epochs"], options.get("finetune_lr", 1e-3), SEED
+        # The recipe trains on one thread: batches of 64 tiny images gain nothing from more,
+        # and sibling workers build their variants at the same time.
+        recipe = dataclasses.replace(
+            training.PRUNING_DIGITS,
+            epochs=options["finetune_epochs"],
+            lr=options.get("finetune_lr", training.PRUNING_DIGITS.lr),
+            seed=SEED,
         )
-        torch.set_num_threads(threads)
-        extra = {"recovery": "fine-tune", "finetune_epochs": options["finetune_epochs"]}
+        costs["finetune_s"] = training.finetune_digits(model, recipe)["finetune_s"]
+        extra = {
+            "recovery": "fine-tune",
+            "finetune_epochs": options["finetune_epochs"],
+            **{f"finetune_{k}": v for k, v in recipe.knobs().items() if k != "epochs"},
+        }
     model.eval()
     params = _count_params(model)
     return torch_variant(
@@ -321,7 +231,7 @@ DIGITS_VARIANTS = (
         "非结构化 50% + 微调",
         method="unstructured",
         amount=0.5,
-        finetune_epochs=10,
+        finetune_epochs=training.PRUNING_DIGITS.epochs,
     ),
     _variant(
         "unstructured-90",
@@ -336,7 +246,7 @@ DIGITS_VARIANTS = (
         "非结构化 90% + 微调",
         method="unstructured",
         amount=0.9,
-        finetune_epochs=10,
+        finetune_epochs=training.PRUNING_DIGITS.epochs,
     ),
     _variant(
         "channels-50-ft",
@@ -344,7 +254,7 @@ DIGITS_VARIANTS = (
         "通道 50%(结构化)+ 微调",
         method="channels",
         amount=0.5,
-        finetune_epochs=10,
+        finetune_epochs=training.PRUNING_DIGITS.epochs,
     ),
 )
 
@@ -423,171 +333,4 @@ EXPERIMENTS = [
             "full": ({"batch": 1}, {"batch": 8}),
         },
     ),
-]
-
-
-# ---- the claim ------------------------------------------------------------------------------
-
-STRUCTURED = ("channels", "ffn-neurons")
-MIN_SPEEDUP = 1.2
-MAX_ACCURACY_DROP = 0.01  # digits-cnn: one percentage point of test accuracy
-MIN_COSINE = 0.95  # MiniLM: mean cosine of embeddings to the unpruned model's
-
-
-def _within_bound(result: Any, name: str) -> tuple[bool, str, str]:
-    """Whether a variant keeps the quality bound, and the figure that says so (en, zh)."""
-    got, base = quality(result, name), quality(result, result.config["baseline"])
-    if "accuracy" in got:
-        text = f"{got['accuracy']:.1%} vs {base['accuracy']:.1%}"
-        return got["accuracy"] >= base["accuracy"] - MAX_ACCURACY_DROP, f"accuracy {text}", f"准确率 {text}"
-    text = f"{got['cosine_mean']:.3f}"
-    return got["cosine_mean"] >= MIN_COSINE, f"cosine {text}", f"余弦 {text}"
-
-
-def _where(params: dict[str, int], lang: str) -> str:
-    names = {"batch": "批大小", "seq_len": "序列长度", "image_size": "图像边长"} if lang == "zh" else {}
-    return ", ".join(f"{names.get(k, k)} {v}" for k, v in params.items())
-
-
-def _batch1(result: Any, name: str) -> tuple[float, dict[str, int]] | None:
-    """The best median paired speedup over the batch-1 points, and where."""
-    found = [
-        (speedup(result, name, **e["params"]), e["params"])
-        for e in result.points
-        if e["params"]["batch"] == 1
-    ]
-    return max(found, key=lambda pair: pair[0]) if found else None
-
-
-def _all_points(result: Any, name: str, lang: str) -> str:
-    """Median paired speedup at every measured point: '1.05× (batch 1), 2.10× (batch 256)'."""
-    parts = [(speedup(result, name, **e["params"]), _where(e["params"], lang)) for e in result.points]
-    if lang == "zh":
-        return ",".join(f"{figure:.2f}×({where})" for figure, where in parts)
-    return ", ".join(f"{figure:.2f}× ({where})" for figure, where in parts)
-
-
-def _count(n: float) -> str:
-    for scale, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if n >= scale:
-            return f"{n / scale:.3g}{unit}"
-    return f"{n:.0f}"
-
-
-def _size(record: dict[str, Any]) -> tuple[str, str]:
-    params, params_before = _count(record["nonzero_params"]), _count(record["params_unpruned"])
-    flops, flops_before = _count(record["flops"]), _count(record["flops_unpruned"])
-    return (
-        f"non-zero params {params} (unpruned {params_before}), FLOPs {flops} (unpruned {flops_before})",
-        f"非零参数 {params}(未修剪 {params_before}),FLOPs {flops}(未修剪 {flops_before})",
-    )
-
-
-def judge_t3(results: dict[str, Any]) -> Finding:
-    best: tuple[dict[str, Any], str, str] | None = None  # paired speedup of the fastest qualifying variant
-    en, zh = [], []
-    sparse_en, sparse_zh, sparse_speed = [], [], []
-    for exp in ("pruning/digits-cnn", "pruning/minilm", "pruning/resnet50"):
-        result = results[exp]
-        workload = result.config["workload"]
-        for name, variant in result.variants.items():
-            if name == result.config["baseline"]:
-                continue
-            record = variant["info"]
-            smaller = (
-                record["nonzero_params"] < record["params_unpruned"]
-                or record["flops"] < record["flops_unpruned"]
-            )
-            at_b1 = _batch1(result, name)
-            if at_b1 is None:
-                continue
-            figure = at_b1[0]
-            size_en, size_zh = _size(record)
-            all_en, all_zh = _all_points(result, name, "en"), _all_points(result, name, "zh")
-            if workload == "resnet50":  # random weights: latency only, never a quality figure
-                en.append(f"{workload} `{name}` {all_en} (random weights; {size_en})")
-                zh.append(f"{workload} `{name}` {all_zh}(随机权重;{size_zh})")
-                continue
-            ok, q_en, q_zh = _within_bound(result, name)
-            if record["method"] == "unstructured":
-                sparse_speed.append(figure)
-                sparse, dense = f"{record['model_sparse_mb']:.3g} MB", f"{record['model_mb']:.3g} MB"
-                sparse_en.append(
-                    f"{workload} `{name}` {figure:.2f}× ({q_en}; stored sparse {sparse}, dense {dense})"
-                )
-                sparse_zh.append(f"{workload} `{name}` {figure:.2f}×({q_zh};稀疏存储 {sparse},稠密 {dense})")
-                continue
-            mark_en, mark_zh = ("within", "满足") if ok else ("outside", "不满足")
-            en.append(f"{workload} `{name}` {all_en} ({q_en}, {mark_en} the bound; {size_en})")
-            zh.append(f"{workload} `{name}` {all_zh}({q_zh},{mark_zh}质量界限;{size_zh})")
-            if ok and smaller:
-                entry = speedup_entry(result, name, **at_b1[1])
-                if best is None or entry["median"] > best[0]["median"]:
-                    best = (
-                        entry,
-                        f"{workload} `{name}` ({_where(at_b1[1], 'en')})",
-                        f"{workload} `{name}`({_where(at_b1[1], 'zh')})",
-                    )
-    if sparse_speed:
-        span = f"{min(sparse_speed):.2f}×–{max(sparse_speed):.2f}×"
-        en.append(
-            f"unstructured variants at batch 1: {span}, with unchanged dense FLOPs: " + ", ".join(sparse_en)
-        )
-        zh.append(f"非结构化变体在批大小 1 时为 {span},稠密 FLOPs 不变:" + ",".join(sparse_zh))
-    # The claim's point is "less compute, so faster": shrinking the parameter count alone is
-    # true of every pruned model by construction and decides nothing.
-    if best is None:
-        outcome = "does-not-hold"
-        decide_en, decide_zh = (
-            "no structured variant stays within the quality bound",
-            "没有结构化变体满足质量界限",
-        )
-    else:
-        entry, where, where_zh = best
-        side, faster = side_of(entry, MIN_SPEEDUP), side_of(entry, 1.0)
-        # Whenever the interval straddles a threshold of the rule, the measurement cannot say
-        # which side the claim falls on.
-        outcome = (
-            "holds"
-            if side == "above"
-            else "inconclusive"
-            if "straddles" in (side, faster)
-            else "partly"
-            if faster == "above"
-            else "does-not-hold"
-        )
-        decide_en = f"deciding: {where} {margin_text(entry, MIN_SPEEDUP)}"
-        decide_zh = f"决定结论的是 {where_zh} {margin_text(entry, MIN_SPEEDUP, 'zh')}"
-    return Finding(outcome, decide_en + "; " + "; ".join(en) + ".", decide_zh + ";" + ";".join(zh) + "。")
-
-
-VERDICTS = [
-    Verdict(
-        claim="T3",
-        experiments=("pruning/digits-cnn", "pruning/minilm", "pruning/resnet50"),
-        rule=(
-            "Take the structured variant (whole channels or neurons removed) with the highest median "
-            "paired speedup over PyTorch eager at batch 1 on digits-cnn or MiniLM among those within the "
-            f"quality bound (digits-cnn: test accuracy at most {MAX_ACCURACY_DROP * 100:.0f} percentage "
-            f"point below eager; MiniLM: mean cosine to eager at least {MIN_COSINE}) and with fewer "
-            f"non-zero parameters or FLOPs. Holds if its interval lies at or above {MIN_SPEEDUP}×; "
-            "partly if it lies below that but above 1× (faster, not by as much); does not hold if it lies "
-            "below 1×, or if no structured variant stays within the bound; inconclusive if the interval "
-            f"straddles {MIN_SPEEDUP}× or 1×. Fewer parameters alone decide nothing: every pruned model has "
-            "them. ResNet-50 (random weights) and unstructured variants are reported but do not decide; "
-            "the evidence states the unstructured speedup."
-        ),
-        rule_zh=(
-            "在 digits-cnn 或 MiniLM 上,从满足质量界限"
-            f"(digits-cnn:测试准确率比 eager 低不超过 {MAX_ACCURACY_DROP * 100:.0f} 个百分点;"
-            f"MiniLM:与 eager 的平均余弦相似度至少 {MIN_COSINE})且非零参数或 FLOPs 更少的结构化变体"
-            "(删除整个通道或神经元)中,取批大小 1 时相对 PyTorch eager 成对加速比中位数最高的一个。"
-            f"若其区间不低于 {MIN_SPEEDUP}×,则成立;区间低于它但高于 1×(更快,但幅度不够)则部分成立;"
-            "区间低于 1×,或没有结构化变体满足质量界限,则不成立;"
-            f"区间跨过 {MIN_SPEEDUP}× 或 1× 则在本机上无法判定。"
-            "仅仅参数变少不能决定结论:每个修剪后的模型都是如此。"
-            "ResNet-50(随机权重)和非结构化变体只作报告、不参与判定;证据中给出非结构化修剪的加速比。"
-        ),
-        judge=judge_t3,
-    )
 ]

@@ -1,16 +1,13 @@
 """A small CNN trained at build time on scikit-learn's bundled handwritten digits.
 
 Real labels, a fixed seed and a held-out, stratified test split; test accuracy
-is the quality metric. Trained weights are cached under the cache folder and
-retrained only when this file, the settings or the torch version change.
+is the quality metric. Trained weights are kept in the artifact store
+(``benchmarks.store``), keyed by the settings, the code that trains them and the
+versions of torch and scikit-learn.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import cache
@@ -18,8 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from benchmarks.workloads import cache_dir
 
 NAME = "digits-cnn"
 TITLE = "Digits CNN (trained here on scikit-learn's 8x8 handwritten digits)"
@@ -88,17 +83,6 @@ def build_model(width: int = SETTINGS.width, hidden: int = SETTINGS.hidden):
     return DigitsCNN()
 
 
-def _weights_path(settings: TrainSettings) -> Path:
-    import torch
-
-    key = json.dumps(
-        {"source": Path(__file__).read_text(), "settings": asdict(settings), "torch": torch.__version__},
-        sort_keys=True,
-    )
-    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    return cache_dir() / "models" / f"digits_cnn-{digest}.pt"
-
-
 def fit(
     model: Any,
     xs: Any,
@@ -111,27 +95,19 @@ def fit(
     after_step: Callable[[], None] | None = None,
     settings: TrainSettings = SETTINGS,
 ) -> float:
-    """The one training recipe every digits model uses (AdamW, cross-entropy, shuffled
-    mini-batches); ``after_step`` runs after each update. Returns the seconds spent."""
-    import torch
+    """The digits models' training loop (``training.fit_classifier``): AdamW with the
+    settings' weight decay, cross-entropy, shuffled mini-batches; ``after_step`` runs after
+    each update. Returns the seconds spent."""
+    from benchmarks import training
 
-    optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=settings.weight_decay)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    generator = torch.Generator().manual_seed(seed)
-    batch = batch_size or settings.batch_size
-    start = time.perf_counter()
-    model.train()
-    for _ in range(epochs):
-        order = torch.randperm(len(xs), generator=generator)
-        for i in range(0, len(xs), batch):
-            idx = order[i : i + batch]
-            optimiser.zero_grad()
-            loss_fn(model(xs[idx]), ys[idx]).backward()
-            optimiser.step()
-            if after_step is not None:
-                after_step()
-    model.eval()
-    return time.perf_counter() - start
+    recipe = training.Recipe(
+        lr=lr,
+        batch=batch_size or settings.batch_size,
+        epochs=epochs,
+        weight_decay=settings.weight_decay,
+        seed=seed,
+    )
+    return training.fit_classifier(model, xs, ys, recipe, after_step=after_step)
 
 
 def train(settings: TrainSettings = SETTINGS):
@@ -150,49 +126,57 @@ def train(settings: TrainSettings = SETTINGS):
     return model, {"train_s": train_s, "test_accuracy": accuracy, "epochs": settings.epochs}
 
 
-def _load_cached(path: Path) -> dict[str, Any] | None:
-    """The cached checkpoint, or None when it is missing or unreadable (then it is rebuilt)."""
+def _stored(settings: TrainSettings) -> tuple[Path, dict[str, Any] | None]:
+    """The stored weights for these settings, trained first when missing or unreadable;
+    with what training cost when they were trained by this call."""
     import torch
 
-    if not path.exists():
-        return None
-    try:
+    from benchmarks import store, training
+
+    made: dict[str, Any] = {}
+
+    def make(path: Path) -> None:
+        model, made["training"] = train(settings)
+        torch.save({"state_dict": model.state_dict(), "training": made["training"]}, path)
+
+    def check(path: Path) -> None:
         checkpoint = torch.load(path, weights_only=True)
-        build_model().load_state_dict(checkpoint["state_dict"])
-        return checkpoint
-    except Exception as exc:  # a truncated or foreign file: retrain rather than fail
-        print(f"warning: ignoring unreadable cached weights {path} ({type(exc).__name__}); retraining")
-        path.unlink(missing_ok=True)
-        return None
+        build_model(settings.width, settings.hidden).load_state_dict(checkpoint["state_dict"])
+        if "test_accuracy" not in checkpoint["training"]:
+            raise ValueError("no training record")
+
+    path = store.artifact(
+        "digits_cnn",
+        {"settings": asdict(settings)},
+        make,
+        code=(dataset, build_model, fit, train, training.fit_classifier, training.make_optimiser),
+        packages=("torch", *PACKAGES),
+        suffix=".pt",
+        check=check,
+    )
+    return path, made.get("training")
+
+
+def weights_path(settings: TrainSettings = SETTINGS) -> Path:
+    """Where the weights trained with ``settings`` are stored (trained first if missing)."""
+    return _stored(settings)[0]
 
 
 def prepare(settings: TrainSettings = SETTINGS) -> dict[str, Any]:
-    """Train unless weights for this exact code, settings and torch are cached."""
+    """Train unless weights for these settings and this code are stored; what training cost."""
     import torch
 
-    path = _weights_path(settings)
-    cached = _load_cached(path)
-    if cached is not None:
-        return {**cached["training"], "cached": True}
-    model, training = train(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    torch.save({"state_dict": model.state_dict(), "training": training}, tmp)
-    os.replace(tmp, path)
-    # Keep the cache bounded: weights of older code or settings are never read again.
-    if settings == SETTINGS:
-        for old in path.parent.glob("digits_cnn-*.pt"):
-            if old != path:
-                old.unlink(missing_ok=True)
-    return {**training, "cached": False}
+    path, training = _stored(settings)
+    if training is not None:
+        return {**training, "cached": False}
+    return {**torch.load(path, weights_only=True)["training"], "cached": True}
 
 
 def torch_model():
     import torch
 
-    prepare()
     model = build_model()
-    model.load_state_dict(torch.load(_weights_path(SETTINGS), weights_only=True)["state_dict"])
+    model.load_state_dict(torch.load(weights_path(SETTINGS), weights_only=True)["state_dict"])
     return model.eval()
 
 

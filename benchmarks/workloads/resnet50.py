@@ -8,7 +8,6 @@ nothing is downloaded. Its figures are therefore latency and fidelity only
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -88,27 +87,34 @@ def prepare() -> dict[str, Any]:
 
 
 def torch_model():
-    """The seeded model, from the cache when this file and torch's version made it (0.18 s
-    to load against 0.7 s to build alone, and about 20 builds in a run)."""
-    import hashlib
-    import os
-
+    """The seeded model, from the artifact store when this code and torch's version made it
+    (0.18 s to load against 0.7 s to build alone, and about 20 builds in a run)."""
     import torch
 
-    from benchmarks.workloads import cache_dir
+    from benchmarks import store
 
-    key = hashlib.sha256(Path(__file__).read_bytes() + torch.__version__.encode()).hexdigest()[:16]
-    path = cache_dir() / "models" / f"resnet50-seed{SEED}-{key}.pt"
     model = build_model()
-    with contextlib.suppress(Exception):  # missing, truncated or foreign: build it again
+    loaded: list[bool] = []
+
+    def make(path: Path) -> None:
+        torch.save(_seeded_model().state_dict(), path)
+
+    def check(path: Path) -> None:  # missing keys, a truncated or foreign file: build it again
         model.load_state_dict(torch.load(path, weights_only=True, mmap=True))
-        return model.eval()
-    model = _seeded_model()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    torch.save(model.state_dict(), tmp)
-    os.replace(tmp, path)
-    return model
+        loaded.append(True)
+
+    path = store.artifact(
+        "resnet50",
+        {"seed": SEED},
+        make,
+        code=(build_model, _seeded_model, _images),
+        packages=("torch",),
+        suffix=".pt",
+        check=check,
+    )
+    if not loaded:
+        model.load_state_dict(torch.load(path, weights_only=True, mmap=True))
+    return model.eval()
 
 
 def _seeded_model():

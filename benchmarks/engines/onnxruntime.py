@@ -1,104 +1,23 @@
-"""Inference engines as variants: each builds a model in its own worker process.
+"""ONNX Runtime: the ONNX export every ONNX Runtime variant runs, and its session options.
 
-A builder returns a ``Variant``: ``bind(inputs)`` gives the zero-argument call
-that the harness times, ``predict(inputs)`` gives outputs for quality checks,
-and ``info`` and ``one_time_costs`` record what really ran and what it cost
-before the first call.
+The export is made once per model, exporter code and package versions (the
+artifact store keeps it), with every candidate exporter a user would try; the
+exact and fastest one is kept (``choose_export``). Every session of the site gets
+its options from ``ort_session_options``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
 import warnings
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-
-class ParityError(RuntimeError):
-    """An exported model's outputs differ from PyTorch's beyond the stated tolerance."""
-
-
-@dataclass
-class Variant:
-    bind: Callable[[dict[str, np.ndarray]], Callable[[], Any]]
-    predict: Callable[[dict[str, np.ndarray]], np.ndarray]
-    info: dict[str, Any] = field(default_factory=dict)
-    one_time_costs: dict[str, float] = field(default_factory=dict)
-
-
-def build_pytorch_eager(workload: ModuleType, options: dict, threads: int, workdir: Path) -> Variant:
-    """PyTorch eager mode, FP32, under ``inference_mode``: the baseline."""
-    import torch
-
-    torch.set_num_threads(threads)
-    start = time.perf_counter()
-    model = workload.torch_model()
-    load_s = time.perf_counter() - start
-    return torch_variant(model, {"load_s": load_s})
-
-
-@contextlib.contextmanager
-def one_thread() -> Iterator[None]:
-    """Run one-time work (decomposition, training, fine-tuning) on one torch thread.
-
-    On cores shared with other processes (the runner builds all variants at
-    once), two threads made a LAPACK SVD about 50x slower and a training step
-    about 20x slower here than one thread did: each parallel region waits for
-    its slowest thread.
-    """
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def torch_variant(model: Any, one_time_costs: dict[str, float], **info: Any) -> Variant:
-    """Any eager PyTorch module as a variant: the baseline, or a pruned, factorised or distilled model.
-
-    ``info`` adds what the variant did (method, sparsity, rank, ...) to the record;
-    the model's size (see ``model_stats``) is recorded for every variant.
-    """
-    import torch
-
-    from benchmarks.model_stats import model_size
-
-    model.eval()
-
-    def bind(inputs: dict[str, np.ndarray]) -> Callable[[], Any]:
-        tensors = {k: torch.from_numpy(v) for k, v in inputs.items()}
-
-        def call() -> Any:
-            with torch.inference_mode():
-                return model(**tensors)
-
-        return call
-
-    def predict(inputs: dict[str, np.ndarray]) -> np.ndarray:
-        return bind(inputs)().float().numpy()
-
-    record = {
-        "engine": "pytorch",
-        "mode": "eager",
-        "precision": "fp32",
-        "torch_threads": torch.get_num_threads(),
-        "torch_interop_threads": torch.get_num_interop_threads(),
-        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        "mkldnn": torch.backends.mkldnn.is_available(),
-        **model_size(model),
-        **info,
-    }
-    return Variant(bind, predict, record, one_time_costs)
-
+from benchmarks.engines import ParityError, Variant
 
 # --8<-- [start:export]
 # The exporters a user would try: the TorchScript exporter at opset 17 and the torch.export-based
@@ -163,6 +82,7 @@ def export_onnx(
                 external_data=False,
                 verbose=False,
             )
+            assert program is not None  # with dynamo=True the export returns its program
             program.save(str(path), external_data=False)
         else:
             raise ValueError(f"unknown exporter {exporter!r}")
@@ -249,6 +169,16 @@ def ort_session(path: Path, options: Any) -> Any:
 # --8<-- [end:session]
 
 
+def tuned_session(path: Path, threads: int, optimized_path: Path | None = None) -> Any:
+    """A session with the tuned options of every ONNX Runtime variant; optionally writing the
+    graph ONNX Runtime executes to ``optimized_path``, to record which kernels it chose."""
+    options, _ = ort_session_options(threads)
+    if optimized_path is not None:
+        options.optimized_model_filepath = str(optimized_path)
+        options.log_severity_level = 3  # not the warning that such a graph is hardware-specific
+    return ort_session(path, options)
+
+
 def check_session_parity(model: Any, session: Any, workload: ModuleType, engine: str) -> float:
     """Same inputs through PyTorch and an ONNX Runtime session, at shapes other than the
     export example; raises ParityError beyond the workload's tolerance."""
@@ -272,14 +202,20 @@ def check_session_parity(model: Any, session: Any, workload: ModuleType, engine:
 # A candidate is kept over the first exact one only when it is this much faster: closer than that,
 # two short timings on a shared machine do not tell them apart.
 EXPORT_MARGIN = 1.05
-EXPORT_TIMING = {"warmup_iters": 3, "warmup_s": 0.2, "min_iters": 5, "min_s": 0.25, "rounds": 5}
+EXPORT_TIMING: dict[str, Any] = {
+    "warmup_iters": 3,
+    "warmup_s": 0.2,
+    "min_iters": 5,
+    "min_s": 0.25,
+    "rounds": 5,
+}
 
 
-def _candidate_name(exporter: str, opset: int | None) -> str:
+def candidate_name(exporter: str, opset: int | None) -> str:
     return f"{exporter}-{opset if opset is not None else 'default'}"
 
 
-def _time_candidates(sessions: dict[str, Any], inputs: dict[str, np.ndarray]) -> dict[str, list[list[float]]]:
+def time_candidates(sessions: dict[str, Any], inputs: dict[str, np.ndarray]) -> dict[str, list[list[float]]]:
     """Interleaved rounds of each session at one point (each round starts at another candidate)."""
     from benchmarks.harness import MeasureSettings, measure_round, warm_up
 
@@ -309,7 +245,7 @@ def choose_export(model: Any, workload: ModuleType, folder: Path, stem: str, thr
     candidates: dict[str, dict[str, Any]] = {}
     sessions: dict[str, Any] = {}
     for exporter, opset in EXPORT_CANDIDATES:
-        name = _candidate_name(exporter, opset)
+        name = candidate_name(exporter, opset)
         path = folder / f"{stem}.{name}.onnx"
         entry: dict[str, Any] = {"file": path.name}
         try:
@@ -331,7 +267,7 @@ def choose_export(model: Any, workload: ModuleType, folder: Path, stem: str, thr
         )
     names = list(sessions)
     point = dict(getattr(workload, "REFERENCE_POINT", {"batch": 1}))
-    rounds = _time_candidates(sessions, workload.timing_inputs(point))
+    rounds = time_candidates(sessions, workload.timing_inputs(point))
     for name in names:
         candidates[name]["p50_ms"] = statistics.median(x for r in rounds[name] for x in r)
     first = names[0]
@@ -340,7 +276,7 @@ def choose_export(model: Any, workload: ModuleType, folder: Path, stem: str, thr
         speed = {n: PairedSpeedup.from_rounds(rounds[first], rounds[n]).median for n in names[1:]}
         for name in names[1:]:
             candidates[name]["speedup_over_first"] = speed[name]
-        best = max(speed, key=speed.get)
+        best = max(speed, key=lambda n: speed[n])
         if speed[best] >= EXPORT_MARGIN:
             chosen = best
             reason = f"exact, at {speed[best]:.2f}× the speed of {first} (threshold {EXPORT_MARGIN}×)"
@@ -362,7 +298,7 @@ def choose_export(model: Any, workload: ModuleType, folder: Path, stem: str, thr
     }
 
 
-def _candidates_text(choice: dict[str, Any]) -> str:
+def candidates_text(choice: dict[str, Any]) -> str:
     """Each candidate export in a line of text, for pages (``bench:figure`` shows one value)."""
     parts = []
     first = next((n for n, c in choice["candidates"].items() if c["exact"]), "")
@@ -380,6 +316,19 @@ def _candidates_text(choice: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+CHOICE_FILE = "choice.json"
+
+
+def _weights_digest(model: Any) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
 def exported_model(
     model: Any, workload: ModuleType, threads: int, which: str = "chosen"
 ) -> tuple[Path, dict[str, Any]]:
@@ -388,66 +337,55 @@ def exported_model(
     ``which``: "chosen", the exact and fastest of the candidate exports (see
     ``choose_export``), "plain", what ``torch.onnx.export`` gives at its defaults, or a
     candidate's name ("torchscript-17").
-    Variants of one experiment start together; a lock lets one export while the others
-    wait. The key covers the weights, the exporters' code and the package versions, so a
-    changed model is exported again. The export time recorded is that of the file's export.
+    The export is an artifact of the store (``benchmarks.store``): variants of one experiment
+    start together, and one exports while the others wait. The key covers the weights, the
+    exporters' code and the package versions, so a changed model is exported again. The
+    export time recorded is that of the file's export.
     """
-    import fcntl
-    import hashlib
-    import inspect
     import json
-    import os
+    import shutil
 
-    import onnx
-    import onnxruntime
-    import torch
+    from benchmarks import store
 
-    from benchmarks.workloads import cache_dir
+    inputs = {
+        "workload": workload.NAME,
+        "weights": _weights_digest(model),
+        "candidates": EXPORT_CANDIDATES,
+        "example": {n: [list(a.shape), str(a.dtype)] for n, a in sorted(workload.example_inputs().items())},
+    }
+    made: list[bool] = []
 
-    digest = hashlib.sha256()
-    for name, tensor in sorted(model.state_dict().items()):
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    code = (inspect.getsource(f) for f in (export_onnx, choose_export, ort_session_options))
-    for value in (
-        *code,
-        repr(EXPORT_CANDIDATES),
-        torch.__version__,
-        onnx.__version__,
-        onnxruntime.__version__,
-    ):
-        digest.update(value.encode())
-    for name, array in sorted(workload.example_inputs().items()):
-        digest.update(f"{name}{array.shape}{array.dtype}".encode())
-    folder = cache_dir() / "onnx"
-    folder.mkdir(parents=True, exist_ok=True)
-    stem = f"{workload.NAME}-{digest.hexdigest()[:16]}"
-    record_path = folder / f"{stem}.json"
-    with open(folder / f"{stem}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        choice = json.loads(record_path.read_text()) if record_path.exists() else None
-        reused = choice is not None and all(
-            (folder / c["file"]).exists() for c in choice["candidates"].values() if c["exact"]
-        )
-        if not reused:
-            tag = f".tmp{os.getpid()}"
-            try:
-                choice = choose_export(model, workload, folder, stem + tag, threads)
-                for entry in choice["candidates"].values():  # the files under their lasting names
-                    final = folder / entry["file"].replace(tag, "")
-                    if entry["exact"]:
-                        os.replace(folder / entry["file"], final)
-                    entry["file"] = final.name
-                (folder / f"{stem}{tag}.json").write_text(json.dumps(choice))
-                os.replace(folder / f"{stem}{tag}.json", record_path)
-            finally:
-                for left in folder.glob(f"{stem}{tag}.*"):
-                    left.unlink(missing_ok=True)
+    def make(folder: Path) -> None:
+        folder.mkdir()
+        choice = choose_export(model, workload, folder, workload.NAME, threads)
+        for entry in choice["candidates"].values():
+            if not entry["exact"]:
+                (folder / entry["file"]).unlink(missing_ok=True)
+        (folder / CHOICE_FILE).write_text(json.dumps(choice))
+        made.append(True)
+
+    def check(folder: Path) -> None:
+        choice = json.loads((folder / CHOICE_FILE).read_text())
+        for entry in choice["candidates"].values():
+            if entry["exact"] and not (folder / entry["file"]).is_file():
+                raise FileNotFoundError(entry["file"])
+
+    folder = store.artifact(
+        "onnx",
+        inputs,
+        make,
+        code=(export_onnx, choose_export, ort_session_options),
+        packages=("torch", "onnx", "onnxruntime", "onnxscript"),
+        suffix=f"-{workload.NAME}",
+        check=check,
+    )
     # Exports of older weights or code are never read again; keep the cache bounded.
-    for old in folder.glob(f"{workload.NAME}-{'?' * 16}.*"):
-        if not old.name.startswith(stem + "."):
-            old.unlink(missing_ok=True)
-    name = {"chosen": choice["chosen"], "plain": _candidate_name(*PLAIN_EXPORT)}.get(which, which)
+    for old in folder.parent.glob(f"*-{workload.NAME}"):
+        if old != folder and old.is_dir() and old.name.partition("-")[2] == workload.NAME:
+            shutil.rmtree(old, ignore_errors=True)
+            Path(f"{old}.lock").unlink(missing_ok=True)
+    choice = json.loads((folder / CHOICE_FILE).read_text())
+    name = {"chosen": choice["chosen"], "plain": candidate_name(*PLAIN_EXPORT)}.get(which, which)
     entry = choice["candidates"][name]
     if not entry["exact"]:
         raise ParityError(f"the {which} export ({name}) does not match PyTorch: {entry['error']}")
@@ -462,8 +400,8 @@ def exported_model(
         "export_chosen": choice["chosen"],
         "export_choice_reason": choice["reason"],
         "export_candidates": summary,
-        "export_candidates_text": _candidates_text(choice),
-        "export_reused": reused,
+        "export_candidates_text": candidates_text(choice),
+        "export_reused": not made,
     }
     return folder / entry["file"], record
 

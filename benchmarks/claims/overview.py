@@ -7,12 +7,9 @@ that compete at each workload's reference point (see ``benchmarks.summary``).
 from __future__ import annotations
 
 from benchmarks import summary, workloads
-from benchmarks.experiments import Experiment
+from benchmarks.claims import Finding, Verdict
 from benchmarks.harness import MIN_CALLS, tail_figure
 from benchmarks.results import ExperimentResult
-from benchmarks.verdicts import Finding, Verdict
-
-EXPERIMENTS: list[Experiment] = []
 
 # The experiments whose variants compete for "fastest within the quality bar".
 ACROSS = (
@@ -33,7 +30,7 @@ def _best_per_workload(results: dict[str, ExperimentResult]) -> dict[str, summar
     return {w: summary.best(summary.candidates(results, w)) for w in workloads.WORKLOADS}
 
 
-def _judge_c1(results: dict[str, ExperimentResult]) -> Finding:
+def judge_c1(results: dict[str, ExperimentResult]) -> Finding:
     best = _best_per_workload(results)
     fast = [w for w, c in best.items() if c is not None and c.speedup >= C1_SPEEDUP]
     parts_en, parts_zh = [], []
@@ -53,7 +50,7 @@ def _judge_c1(results: dict[str, ExperimentResult]) -> Finding:
     return Finding(outcome, "; ".join(parts_en) + ".", ";".join(parts_zh) + "。")
 
 
-def _judge_c3(results: dict[str, ExperimentResult]) -> Finding:
+def judge_c3(results: dict[str, ExperimentResult]) -> Finding:
     best = _best_per_workload(results)
     parts_en, parts_zh, within = [], [], 0
     for w, c in best.items():
@@ -94,7 +91,7 @@ VERDICTS = [
             f"若每个工作负载上都有某个变体满足质量门槛,且在参考点上比 PyTorch eager FP32 快至少 "
             f"{C1_SPEEDUP} 倍(成对中位数),则成立;只在部分工作负载上做到则部分成立;都做不到则不成立。"
         ),
-        judge=_judge_c1,
+        judge=judge_c1,
     ),
     Verdict(
         claim="C3",
@@ -112,6 +109,6 @@ VERDICTS = [
             f"{MIN_CALLS['p99']} 次时尾部取 p99,至少 {MIN_CALLS['p90']} 次时取 p90,否则取所测最慢的一次;"
             "依据中写明取的是哪一个以及调用次数 n。"
         ),
-        judge=_judge_c3,
+        judge=judge_c3,
     ),
 ]

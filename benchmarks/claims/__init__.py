@@ -1,6 +1,6 @@
 """Claim checks: each of the article's claims gets a verdict computed from results.
 
-A technique module may declare ``VERDICTS``: the claim's id (``T3``, ``C5`` as in
+Each module of this package holds one page's rules: ``VERDICTS``, the claim's id (``T3``, ``C5`` as in
 the shared claims list), the experiments it reads, the rule in both languages
 (shown on the page), and a ``judge`` that reads only stored results (never
 torch) and returns a ``Finding``. ``<!-- bench:verdict T3 -->`` renders it.
@@ -78,11 +78,16 @@ def decide(check: Verdict, results: dict[str, ExperimentResult]) -> Finding:
     return Finding("inconclusive", finding.evidence + note_en, finding.evidence_zh + note_zh)
 
 
-def all_verdicts() -> dict[str, Verdict]:
-    from benchmarks.experiments import technique_modules
+def claim_modules() -> list[str]:
+    """Every module in ``benchmarks/claims``: a page's rules are a file."""
+    import pkgutil
 
+    return sorted(f"{__name__}.{m.name}" for m in pkgutil.iter_modules(__path__))
+
+
+def all_verdicts() -> dict[str, Verdict]:
     found: dict[str, Verdict] = {}
-    for module_name in technique_modules():
+    for module_name in claim_modules():
         for verdict in getattr(importlib.import_module(module_name), "VERDICTS", ()):
             if verdict.claim in found:
                 raise ValueError(f"claim {verdict.claim} is judged twice")
