@@ -76,9 +76,12 @@ def _one_time_s(costs: dict[str, Any]) -> float:
     return float(sum(v for v in costs.values() if isinstance(v, int | float)))
 
 
-def candidates(results: dict[str, ExperimentResult], workload: str) -> list[Candidate]:
-    """Each non-baseline variant of the workload at its reference point."""
+def candidates(
+    results: dict[str, ExperimentResult], workload: str, params: dict[str, int] | None = None
+) -> list[Candidate]:
+    """Each non-baseline variant of the workload at its reference point (or at ``params``)."""
     module = workloads.get(workload)
+    where = module.REFERENCE_POINT if params is None else params
     found = []
     for name, result in results.items():
         if result.config.get("workload") != workload or result.config.get("baseline") != BASELINE:
@@ -87,7 +90,7 @@ def candidates(results: dict[str, ExperimentResult], workload: str) -> list[Cand
         base_quality = result.variants.get(BASELINE, {}).get("quality", {})
         base_size = result.variants.get(BASELINE, {}).get("info", {}).get("model_mb")
         for point in result.points:
-            if point["params"] != module.REFERENCE_POINT:
+            if point["params"] != where:
                 continue
             base = point["variants"][BASELINE]
             for variant, entry in point["variants"].items():

@@ -204,7 +204,23 @@ def execute(path: Path) -> Execution:
     entry = json.loads(stored.read_text(encoding="utf-8"))
     if len(entry["outputs"]) != len(codes):
         raise NotebookError(f"{stored}: {len(entry['outputs'])} outputs for {len(codes)} code cells")
+    leaked = machine_paths(json.dumps(entry["outputs"]))
+    if leaked:
+        raise NotebookError(
+            f"{path}: an output would publish a path of the build machine ({', '.join(leaked)});"
+            " print paths relative to the repository or not at all"
+        )
     return Execution(entry["outputs"], entry["executed_at"], entry["seconds"], cached=not made)
+
+
+def machine_paths(text: str) -> list[str]:
+    """The build machine's own folders (checkout, home, interpreter, temporary files) that ``text`` names."""
+    folders = {str(REPO), str(Path.home()), sys.prefix, sys.base_prefix, tempfile.gettempdir()}
+    found = []
+    for folder in sorted(f for f in folders if f and f != os.sep):
+        if json.dumps(folder.rstrip(os.sep) + os.sep)[1:-1] in text:
+            found.append(folder)
+    return found
 
 
 def _run_kernel(nb, path: Path) -> dict[str, Any]:

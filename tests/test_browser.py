@@ -5,25 +5,15 @@ from __future__ import annotations
 import functools
 import http.server
 import re
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.browser
+from tests.conftest import CHROMIUM, FLAGS
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+pytestmark = pytest.mark.browser
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -95,7 +85,7 @@ def test_faq_shows_this_builds_figures_in_both_languages(server, browser):
     answer = page.locator("#cache + p").inner_text()
     # Figures rendered inline, not markers: the hit rate in every profile; the speedup
     # where the profile's grid has the quoted point (the toy grid does not).
-    assert "64-entry LRU cache" in answer and re.search(r"answered\s+[\d.]+ of the requests", answer)
+    assert "64-entry LRU cache" in answer and re.search(r"answered\s+[\d.]+%? of the requests", answer)
     assert "bench:" not in page.content()
 
     page.locator(".md-header__option .md-select").first.hover()
@@ -107,4 +97,128 @@ def test_faq_shows_this_builds_figures_in_both_languages(server, browser):
     # The answers link to the experiments that back them.
     assert page.locator('a[href^="inference.html#caching"]').count() >= 1
     assert not errors, errors
+    page.close()
+
+
+# --- Looks right on every screen: CJK glyphs, phone width, page weight -------------------------
+
+PHONE = {"width": 390, "height": 844}
+# The home page, a technique page, the FAQ and a tutorial, in both languages.
+PHONE_PAGES = [
+    f"{prefix}{page}"
+    for prefix in ("", "zh/")
+    for page in ("index.html", "onnxruntime.html", "faq.html", "tutorials/quantize-minilm.html")
+]
+# Every character of the page's Chinese text, drawn with the page's own font stack, against a code
+# point no font has (U+0378 is unassigned): a missing glyph draws the same box as that one.
+FIND_MISSING_GLYPHS = """(selector) => {
+  const text = Array.from(document.querySelectorAll(selector)).map(e => e.innerText).join('');
+  const cjk = /[\\u3000-\\u303f\\u4e00-\\u9fff\\uff01-\\uff5e]/g;
+  const chars = Array.from(new Set(Array.from(text.matchAll(cjk), m => m[0])));
+  const family = getComputedStyle(document.querySelector('.md-typeset')).fontFamily;
+  const canvas = document.createElement('canvas');
+  canvas.width = 48; canvas.height = 48;
+  const ctx = canvas.getContext('2d');
+  const draw = (s) => {
+    ctx.clearRect(0, 0, 48, 48);
+    ctx.font = `32px ${family}`; ctx.textBaseline = 'top'; ctx.fillStyle = '#000';
+    ctx.fillText(s, 4, 4);
+    return canvas.toDataURL();
+  };
+  const box = draw('\\u0378');
+  return {
+    chars: chars.length,
+    missing: chars.filter(c => draw(c) === box),
+    boxes_alike: draw('\\u0379') === box,   // the check sees a box as a box...
+    latin_differs: draw('A') !== box,        // ...and a real glyph as different
+    family,
+  };
+}"""
+# Elements wider than the phone, outside the containers that scroll sideways on their own. The
+# phone's width, not window.innerWidth: a mobile browser widens the layout to fit what overflows.
+FIND_OVERFLOW = """(width) => {
+  const scrolls = (e) => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX);
+  const out = [];
+  for (const e of document.querySelectorAll('.md-container *')) {
+    const r = e.getBoundingClientRect();
+    if (r.width === 0 || r.right <= width + 1) continue;
+    let a = e.parentElement, inside = false;
+    while (a && a !== document.body) { if (scrolls(a)) { inside = true; break; } a = a.parentElement; }
+    if (!inside) out.push(`${e.tagName.toLowerCase()}.${e.className} right=${Math.round(r.right)}`);
+  }
+  const inner = window.innerWidth;
+  return {scroll: document.documentElement.scrollWidth, inner, width, overflow: out.slice(0, 10)};
+}"""
+
+
+def test_chinese_text_has_a_glyph_for_every_character(server, browser):
+    import subprocess
+
+    fonts = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True).stdout
+    assert fonts.strip(), "no CJK font: run `make browser` (installs fonts-noto-cjk)"
+    for url in ("zh/index.html", "zh/onnxruntime.html", "zh/faq.html"):
+        page = browser.new_page()
+        page.goto(f"{server}/{url}")
+        found = page.evaluate(FIND_MISSING_GLYPHS, ".md-content, .md-nav, .md-header")
+        assert found["boxes_alike"] and found["latin_differs"], found
+        assert found["chars"] > 50, found
+        assert not found["missing"], f"{url}: drawn as boxes with {found['family']}: {found['missing']}"
+        page.close()
+
+
+@pytest.mark.parametrize("path", PHONE_PAGES)
+def test_phone_width_needs_no_sideways_scrolling(server, browser, path):
+    page = browser.new_page(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{server}/{path}")
+    page.wait_for_load_state("load")
+    if page.locator(".bench-chart, .js-plotly-plot").count():
+        page.wait_for_selector(".js-plotly-plot svg.main-svg", timeout=15_000)
+    found = page.evaluate(FIND_OVERFLOW, PHONE["width"])
+    assert max(found["scroll"], found["inner"]) <= PHONE["width"] + 1, f"{path} scrolls sideways: {found}"
+    # Wide tables and charts scroll inside their own box instead.
+    assert page.locator(".bench-chart").evaluate_all(
+        "els => els.every(e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX))"
+    )
+    assert not errors, errors
+    page.close()
+
+
+def test_heaviest_chart_page_weight(server, browser):
+    """A chart page with everything it loads (HTML, CSS, scripts, plotly.js, search index)."""
+    context = browser.new_context()
+    responses: list = []
+    context.on("response", lambda r: responses.append(r))
+    page = context.new_page()
+    page.goto(f"{server}/onnxruntime.html")
+    page.wait_for_selector(".bench-chart .js-plotly-plot svg.main-svg", timeout=15_000)
+    page.wait_for_load_state("networkidle")
+    sizes = {r.url: len(r.body()) for r in responses if r.ok}
+    context.close()
+    plotly_js = sizes[f"{server}/assets/javascripts/plotly.min.js"]
+    assert plotly_js < 1_500_000, f"plotly.js is {plotly_js} bytes: the basic bundle is about 1.2 MB"
+    assert sum(sizes.values()) < 4_000_000, sizes
+
+
+@pytest.mark.parametrize(("path", "cjk"), [("quantization.html", False), ("zh/quantization.html", True)])
+def test_abbreviations_show_a_definition_in_the_page_language(server, browser, path, cjk):
+    """Hovering an abbreviation (Material's abbr) shows its glossary definition, in the page's language."""
+    page = browser.new_page()
+    page.goto(f"{server}/{path}")
+    article = page.locator("article")
+    qdq = article.locator("abbr", has_text=re.compile(r"^QDQ$")).first
+    title = qdq.get_attribute("title") or ""
+    assert "QuantizeLinear" in title, title
+    assert bool(re.search(r"[\u4e00-\u9fff]", title)) == cjk, f"{path}: tooltip in another language: {title}"
+    qdq.hover()
+    assert page.evaluate("getComputedStyle(document.querySelector('article abbr')).cursor") == "help"
+    # The definitions themselves are consumed, and no abbreviation lands inside code.
+    text = article.inner_text()
+    assert "*[QDQ]" not in text and "*[p50]" not in text
+    assert article.locator("code abbr, pre abbr, a.headerlink abbr").count() == 0
+    # The glossary, a page of its own in the same language, defines the same terms at length.
+    page.goto(f"{server}/{path.replace('quantization', 'glossary')}")
+    assert page.locator("article dl dt").count() >= 30
+    assert page.locator("article dt", has_text=re.compile(r"^QDQ$")).count() == 1
     page.close()

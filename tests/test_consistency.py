@@ -9,7 +9,7 @@ from benchmarks import results, summary
 from benchmarks.claims import overview
 from benchmarks.harness import tail_figure
 from benchmarks.report import MarkerError, Renderer
-from tests.test_summary import COSINE_OK, synthetic
+from tests.synthetic import COSINE_OK, synthetic
 
 REF = {"batch": 1, "seq_len": 128}
 
@@ -97,17 +97,17 @@ def test_comparison_shows_each_workload_and_only_the_techniques_own_variants(tmp
     monkeypatch.setattr(Renderer, "finding", lambda self, claim: (None, ["x"], []))
     text, _ = Renderer(tmp_path, tmp_path / "archive").render("<!-- bench:comparison -->", "en")
     rows = [line for line in text.splitlines() if line.startswith("|")]
-    assert any("1.40×" in r and "minilm" in r for r in rows) and any("8.66×" in r for r in rows)
+    assert any("1.40×" in r and "MiniLM-L6" in r for r in rows) and any("8.66×" in r for r in rows)
     quant = next(r for r in rows if "Quantization" in r)
     # the FP32 ONNX Runtime comparator (6.00×) is no quantization variant
-    assert "2.00×" in quant and "6.00×" not in quant and "minilm" in quant
+    assert "2.00×" in quant and "6.00×" not in quant and "MiniLM-L6" in quant
     assert "6.00×" not in text
 
 
 def test_headline_counts_candidates_and_shows_the_runner_up(tmp_path):
     _eager_three_times(tmp_path)
     text, _ = Renderer(tmp_path, tmp_path / "archive").render("<!-- bench:headline -->", "en")
-    minilm = next(line for line in text.splitlines() if line.startswith("| minilm"))
+    minilm = next(line for line in text.splitlines() if line.startswith("| MiniLM-L6 sentence encoder"))
     assert "**6.00×**" in minilm and "4 within the bar, of 4" in minilm
     assert "ort-int8-dynamic (`quantization/minilm`) 2.00×" in minilm and "200.0% behind" in minilm
     assert "runner-up" in text and "fastest of the candidates" in text

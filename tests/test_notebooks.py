@@ -310,7 +310,7 @@ def tutorial_server(tutorial_site: Path) -> Iterator[str]:
 
 @pytest.mark.browser
 def test_notebook_chart_and_language_switch_in_a_browser(tutorial_server):
-    from tests.test_browser import CHROMIUM, FLAGS
+    from tests.conftest import CHROMIUM, FLAGS
 
     if not Path(CHROMIUM).exists():
         pytest.fail("chromium is not installed: run `make test`, which installs Debian's chromium")
@@ -338,7 +338,7 @@ def test_notebook_chart_and_language_switch_in_a_browser(tutorial_server):
         # The download link serves the Chinese notebook.
         href = page.locator(f'.admonition a[href="{stem}.ipynb"]').first.get_attribute("href")
         response = page.request.get(f"{tutorial_server}/zh/tutorials/{href}")
-        assert response.ok and "对手写数字 CNN 做剪枝" in response.text()
+        assert response.ok and "对手写数字 CNN 做修剪" in response.text()
         browser.close()
     assert not errors, errors
     assert not outside, f"requests left the site: {outside}"

@@ -17,6 +17,7 @@ SAME_IN_BOTH = {
     ("report", "python"),
     ("techniques", "onnxruntime"),
     ("techniques", "tensorrt"),
+    ("workloads", "resnet50"),
 }
 
 

@@ -10,50 +10,9 @@ from benchmarks import results, summary
 from benchmarks.claims import Finding, Verdict
 from benchmarks.experiments import PROFILES, Experiment, VariantSpec
 from benchmarks.report import MarkerError, Renderer
-from benchmarks.results import ExperimentResult
 from benchmarks.runner import run_all, state
 from benchmarks.techniques.onnxruntime import PYTORCH_EAGER
-
-COSINE_OK = {"cosine_mean": 0.999, "nn_top1_agreement": 0.99, "topic_map_ratio": 1.0}
-
-
-def synthetic(
-    name: str,
-    workload: str,
-    point: dict,
-    variants: dict[str, tuple[float, dict]],
-    baseline: str = "pytorch-eager",
-) -> ExperimentResult:
-    """A stored result: each variant's speedup over the baseline and its quality."""
-    names = [baseline, *variants]
-    entries = {}
-    for variant in names:
-        speed, _ = variants.get(variant, (1.0, {}))
-        entry = {
-            "latency": {"p50": 10.0 / speed, "p90": 11.0 / speed, "p99": 12.0 / speed, "cv": 0.01},
-            "throughput_per_s": 100.0 * speed,
-        }
-        if variant != baseline:
-            entry["speedup"] = {"median": speed, "ci_low": speed * 0.98, "ci_high": speed * 1.02}
-        entries[variant] = entry
-    quality = {baseline: COSINE_OK | {"accuracy": 0.98}} | {v: q for v, (_, q) in variants.items()}
-    return ExperimentResult(
-        experiment=name,
-        status="ok",
-        profile="toy",
-        config={
-            "technique": name.split("/")[0],
-            "workload": workload,
-            "baseline": baseline,
-            "threads": 2,
-            "variants": [{"name": v, "label": v, "label_zh": v} for v in names],
-        },
-        machine={"machine_id": "m", "commit": "abc"},
-        cache_key="k",
-        variants={v: {"quality": quality[v], "info": {"model_mb": 10.0}} for v in names},
-        one_time_costs={v: {"export_s": 1.5} for v in variants},
-        points=[{"params": point, "variants": entries}],
-    )
+from tests.synthetic import COSINE_OK, synthetic
 
 
 def test_best_is_the_fastest_variant_that_meets_the_quality_bar():
@@ -144,7 +103,7 @@ def test_verdict_over_results_from_older_pipelines_waits_for_a_rerun(tmp_path, m
     en, _ = renderer.render("<!-- bench:verdict X1 -->", "en")
     assert "Verdict pending" in en and "older" in en and "topic_map" in en
     zh, _ = renderer.render("<!-- bench:verdict X1 -->", "zh")
-    assert "结论待定" in zh and "旧版" in zh
+    assert "判定待定" in zh and "旧版" in zh
 
 
 def test_latest_skipped_run_is_noticed_beside_the_good_result(tmp_path, monkeypatch):

@@ -95,3 +95,14 @@ def test_stored_weights_are_trained_once_and_loaded_after(cache_dir):
     assert run(second) == ({"train_s": 1.5}, True)
     assert calls == [1] and torch.equal(second.weight, torch.full((2, 2), 2.0))
     assert torch.equal(second.bias, first.bias)
+
+
+def test_the_methodology_page_shows_every_recipe_from_the_code():
+    from benchmarks.report.page import Renderer
+    from benchmarks.report.training import training as marker
+
+    table = marker(Renderer(), None, "en")
+    for name, knobs in training.recipes().items():
+        row = next(line for line in table.splitlines() if line.startswith(f"| `{name}` |"))
+        for value in knobs.values():
+            assert f"`{value}`" in row, (name, value)

@@ -224,7 +224,7 @@ CLAIMS: dict[str, tuple[str, str, str]] = {
     ),
     "T3": (
         "pruning: smaller, less compute; may cost accuracy",
-        "参数修剪:减少大小和计算量;可能影响准确性",
+        "参数修剪:减少大小和计算量;可能影响准确率",
         "pruning.md",
     ),
     "T4": (

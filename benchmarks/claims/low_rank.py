@@ -104,7 +104,7 @@ def judge_complexity(results: dict[str, Any]) -> Finding:
         "speedup is the range of median paired speedups over the measured points."
     )
     note_zh = (
-        "参数量与 FLOPs 为相对原模型的比值(FLOPs 按批大小 1 计);加速比为各测量点配对加速比中位数的范围。"
+        "参数量与 FLOPs 为相对原模型的比值(FLOPs 按批大小 1 计);加速比为各测量点成对加速比中位数的范围。"
     )
     return Finding(
         outcome,
@@ -133,7 +133,7 @@ VERDICTS = [
         rule_zh=(
             "对三个低秩实验中的每个分解变体:FLOPs 比 = 分解后模型的 FLOPs ÷ 原模型的 FLOPs,"
             "用 PyTorch 的 FLOP 计数器在批大小 1 下统计(MiniLM:128 个词元;ResNet-50:224×224);"
-            "加速比为各测量点上相对 PyTorch eager 的配对加速比中位数。若至少一半变体的 FLOPs 比大于 1,"
+            "加速比为各测量点上相对 PyTorch eager 的成对加速比中位数。若至少一半变体的 FLOPs 比大于 1,"
             "「计算复杂度增加」**成立**;若所有变体的 FLOPs 比都小于 1,"
             "且没有任何变体在任何测量点比原模型慢 5% 以上(加速比低于 0.95),则**不成立**;"
             "其余情况为**部分成立**。每个变体旁同时列出参数量与质量"

@@ -72,7 +72,7 @@ def judge_c11(results: dict[str, Any]) -> Finding:
         f"动态填充的速度最多是填充到固定长度的 {best[1]:.2f}×({_params(best[0], 'zh')}),"
         f"与其平均余弦相似度 {fid:.6f};"
         f"填充到 {max_len} 个词元时,填充占输入的比例为 {pad_zh};分词器占一次请求时间的比例为 {share_zh}"
-        f"(动态填充,最长 {max_len} 个词元);动态填充的吞吐:{tput_zh}"
+        f"(动态填充,最长 {max_len} 个词元);动态填充的吞吐量:{tput_zh}"
     )
     return Finding(outcome, en + ".", zh + "。")
 
@@ -185,7 +185,7 @@ VERDICTS = [
         rule_zh=(
             "在 MiniLM 上从文本到向量测量输入端:动态填充对比填充到固定长度。若动态填充在某个测量点上快至少 "
             f"{PADDING_GAIN}× 且满足该工作负载的保真度门槛,则成立;至少 1.05× 则部分成立;否则不成立。"
-            "同时报告分词器占一次请求的时间比例,以及不同批大小下的吞吐。"
+            "同时报告分词器占一次请求的时间比例,以及不同批大小下的吞吐量。"
         ),
         judge=judge_c11,
     ),

@@ -74,7 +74,7 @@ def judge_c3(results: dict[str, ExperimentResult]) -> Finding:
     measured = len(parts_en)
     outcome = "holds" if measured and within == measured else "partly" if within else "does-not-hold"
     note_en = " This verdict compares with the latency budget only, not with a GPU."
-    note_zh = "本结论只与延迟预算比较,不与 GPU 比较。"
+    note_zh = "本判定只与延迟预算比较,不与 GPU 比较。"
     return Finding(outcome, "; ".join(parts_en) + "." + note_en, ";".join(parts_zh) + "。" + note_zh)
 
 

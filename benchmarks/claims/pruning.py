@@ -97,7 +97,7 @@ def judge_t3(results: dict[str, Any]) -> Finding:
                 continue
             mark_en, mark_zh = ("within", "满足") if ok else ("outside", "不满足")
             en.append(f"{workload} `{name}` {all_en} ({q_en}, {mark_en} the bound; {size_en})")
-            zh.append(f"{workload} `{name}` {all_zh}({q_zh},{mark_zh}质量界限;{size_zh})")
+            zh.append(f"{workload} `{name}` {all_zh}({q_zh},{mark_zh}质量门槛;{size_zh})")
             if ok and smaller:
                 entry = speedup_entry(result, name, **at_b1[1])
                 if best is None or entry["median"] > best[0]["median"]:
@@ -118,7 +118,7 @@ def judge_t3(results: dict[str, Any]) -> Finding:
         outcome = "does-not-hold"
         decide_en, decide_zh = (
             "no structured variant stays within the quality bound",
-            "没有结构化变体满足质量界限",
+            "没有结构化变体满足质量门槛",
         )
     else:
         entry, where, where_zh = best
@@ -135,7 +135,7 @@ def judge_t3(results: dict[str, Any]) -> Finding:
             else "does-not-hold"
         )
         decide_en = f"deciding: {where} {margin_text(entry, MIN_SPEEDUP)}"
-        decide_zh = f"决定结论的是 {where_zh} {margin_text(entry, MIN_SPEEDUP, 'zh')}"
+        decide_zh = f"决定判定的是 {where_zh} {margin_text(entry, MIN_SPEEDUP, 'zh')}"
     return Finding(outcome, decide_en + "; " + "; ".join(en) + ".", decide_zh + ";" + ";".join(zh) + "。")
 
 
@@ -156,14 +156,14 @@ VERDICTS = [
             "the evidence states the unstructured speedup."
         ),
         rule_zh=(
-            "在 digits-cnn 或 MiniLM 上,从满足质量界限"
+            "在 digits-cnn 或 MiniLM 上,从满足质量门槛"
             f"(digits-cnn:测试准确率比 eager 低不超过 {MAX_ACCURACY_DROP * 100:.0f} 个百分点;"
             f"MiniLM:与 eager 的平均余弦相似度至少 {MIN_COSINE})且非零参数或 FLOPs 更少的结构化变体"
             "(删除整个通道或神经元)中,取批大小 1 时相对 PyTorch eager 成对加速比中位数最高的一个。"
             f"若其区间不低于 {MIN_SPEEDUP}×,则成立;区间低于它但高于 1×(更快,但幅度不够)则部分成立;"
-            "区间低于 1×,或没有结构化变体满足质量界限,则不成立;"
+            "区间低于 1×,或没有结构化变体满足质量门槛,则不成立;"
             f"区间跨过 {MIN_SPEEDUP}× 或 1× 则在本机上无法判定。"
-            "仅仅参数变少不能决定结论:每个修剪后的模型都是如此。"
+            "仅仅参数变少不能决定判定:每个修剪后的模型都是如此。"
             "ResNet-50(随机权重)和非结构化变体只作报告、不参与判定;证据中给出非结构化修剪的加速比。"
         ),
         judge=judge_t3,

@@ -180,7 +180,7 @@ VERDICTS = [
             f"{minilm_bar.QUALITY_BAR_ZH})的最快 INT8 变体(ONNX Runtime "
             "动态量化的默认设置或按通道缩放、ONNX Runtime 静态 QDQ、PyTorch 动态量化),相对 PyTorch eager "
             f"FP32 的加速比(成对测量的中位数)至少为 {Q1_MIN_SPEEDUP}×;(2)该变体也快于在该测量点测过的"
-            "其他每一种技术达到 MiniLM 质量门槛的最快变体(最佳配置下的 ONNX Runtime FP32、推理引擎、剪枝、"
+            "其他每一种技术达到 MiniLM 质量门槛的最快变体(最佳配置下的 ONNX Runtime FP32、推理引擎、修剪、"
             "低秩分解、蒸馏、PyTorch BF16),各自相对其同一轮测量中的 PyTorch eager 基线;(3)手写数字 "
             f"CNN 上至少有一个 INT8 变体的测试准确率比 FP32 下降不超过 {Q1_MAX_ACCURACY_DROP * 100:.0f} "
             "个百分点。满足(1)或(3)但未全部满足为部分成立;(1)和(3)都不满足为不成立。"

@@ -20,7 +20,7 @@ from benchmarks.report.markup import (
     not_measured,
     point_label,
 )
-from benchmarks.report.strings import t
+from benchmarks.report.strings import START_HERE, t
 from benchmarks.results import ExperimentResult
 
 if TYPE_CHECKING:
@@ -58,17 +58,22 @@ SETTINGS = (
 
 
 def machine(page: Renderer, arg: str | None, lang: str) -> str:
-    """``bench:machine``: the machine card(s) behind the results on disk."""
+    """``bench:machine``: the machine card(s) behind the results on disk, folded."""
     if arg is not None:
         raise MarkerError("bench:machine takes no argument")
+    page.machine_shown = True
+    return machine_cards(page, sorted(page.experiments), lang) or not_measured(lang, "all")
+
+
+def machine_cards(page: Renderer, experiments: list[str], lang: str) -> str:
+    """The machine card(s) behind ``experiments``' stored results, each in a folded box whose
+    title names the CPU; empty where none of them has results."""
     cards: dict[str, tuple[dict[str, Any], list[str]]] = {}
-    for name in sorted(page.experiments):
+    for name in experiments:
         stored, _ = page.stored(name)
         if stored is not None:
             card = stored.machine
             cards.setdefault(card["machine_id"], (card, []))[1].append(f"`{name}`")
-    if not cards:
-        return not_measured(lang, "all")
     blocks = []
     for card, names in cards.values():
         rows = [
@@ -86,10 +91,16 @@ def machine(page: Renderer, arg: str | None, lang: str) -> str:
             (t(lang, "date"), md_text(card["date"])),
             (t(lang, "experiments"), ", ".join(names)),
         ]
-        blocks.append(
-            markdown_table(pd.DataFrame(rows, columns=[t(lang, "machine"), md_text(card["machine_id"])]))
-        )
-    return "\n\n".join(blocks) + "\n"
+        table = markdown_table(pd.DataFrame(rows, columns=[t(lang, "machine"), md_text(card["machine_id"])]))
+        title = START_HERE[lang]["machine_title"].format(cpu=md_text(card["cpu"]), arch=md_text(card["arch"]))
+        blocks.append(folded("info", title.replace('"', "'"), table))
+    return "\n".join(blocks)
+
+
+def folded(kind: str, title: str, body: str) -> str:
+    """A collapsed admonition (pymdownx.details): the title shows, the body opens on a click."""
+    indented = "\n".join(f"    {line}" if line else "" for line in body.splitlines())
+    return f'??? {kind} "{title}"\n\n{indented}\n'
 
 
 def card(page: Renderer, spec: str | None, lang: str) -> str:

@@ -10,7 +10,7 @@ import pandas as pd
 from benchmarks import summary
 from benchmarks.report.escape import md_code, md_text
 from benchmarks.report.markup import MarkerError, admonition, bench_table, fmt, markdown_table, point_label
-from benchmarks.report.strings import t
+from benchmarks.report.strings import t, workload_name
 
 if TYPE_CHECKING:
     from benchmarks.report.page import Renderer
@@ -37,7 +37,7 @@ def consistency(page: Renderer, arg: str | None, lang: str) -> str:
         median=summary.p50_spread(results),
         worst=worst.spread,
         label=md_text(worst.label_in(lang)),
-        workload=md_text(worst.workload),
+        workload=workload_name(lang, worst.workload),
         point=point_label(worst.params, lang),
     )
     paired = sorted(
@@ -49,7 +49,7 @@ def consistency(page: Renderer, arg: str | None, lang: str) -> str:
             median=summary.speedup_spread(results),
             worst=paired[0].speedup_spread,
             label=md_text(paired[0].label_in(lang)),
-            workload=md_text(paired[0].workload),
+            workload=workload_name(lang, paired[0].workload),
             point=point_label(paired[0].params, lang),
         )
     else:
@@ -57,7 +57,7 @@ def consistency(page: Renderer, arg: str | None, lang: str) -> str:
     rows = [
         {
             t(lang, "variant"): f"{md_text(r.label_in(lang))} ({md_code(r.variant)})",
-            t(lang, "workload"): md_text(r.workload),
+            t(lang, "workload"): md_text(workload_name(lang, r.workload)),
             t(lang, "point"): point_label(r.params, lang),
             t(lang, "threads"): md_text(r.threads) if r.threads is not None else "-",
             t(lang, "p50_by_experiment"): _by_experiment(r.p50_ms, ""),

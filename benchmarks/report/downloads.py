@@ -8,7 +8,7 @@ import pandas as pd
 
 from benchmarks import results as results_mod
 from benchmarks.report.escape import csv_cell
-from benchmarks.report.strings import t
+from benchmarks.report.strings import START_HERE, t
 from benchmarks.results import ExperimentResult
 
 
@@ -44,15 +44,17 @@ def results_frame(result: ExperimentResult) -> pd.DataFrame:
 
 
 def download_links(experiments: set[str], lang: str, prefix: str) -> str:
-    """A section listing the JSON and CSV files behind a page's figures."""
+    """A folded box listing the JSON and CSV files behind a page's figures (collapsed: the
+    title shows, the list opens on a click)."""
     items = []
     for exp in sorted(experiments):
         base = prefix + "results/" + results_mod.file_name(exp)[: -len(".json")]
         exp, base = html.escape(exp), html.escape(base)
         items.append(
-            f'<li><code>{exp}</code>: <a href="{base}.json">JSON</a> · <a href="{base}.csv">CSV</a></li>'
+            f'    - <code>{exp}</code>: <a href="{base}.json">JSON</a> · <a href="{base}.csv">CSV</a>'
         )
+    title = START_HERE[lang]["results_title"].replace('"', "'")
     return (
-        f'\n\n<details class="bench-downloads"><summary>{t(lang, "downloads")}</summary>\n'
-        f"<p>{t(lang, 'downloads_body')}</p>\n<ul>\n" + "\n".join(items) + "\n</ul>\n</details>\n"
+        f'\n\n??? info bench-downloads "{title}"\n\n'
+        f"    {t(lang, 'downloads_body')}\n\n" + "\n".join(items) + "\n"
     )

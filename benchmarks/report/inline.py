@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import TYPE_CHECKING, Any
 
 from benchmarks.harness import MIN_CALLS, percentile_supported
@@ -28,8 +29,47 @@ def _point(
     return point
 
 
+# How a figure may be written, after a ``;`` at the end of its marker: ``tip`` keeps a speedup's
+# interval in a tooltip (``1.35×`` with the interval on hover) instead of printing it in the
+# sentence; ``pct`` writes a fraction as a percentage; ``num`` writes a throughput without its
+# unit, for a sentence that names it ("12,371 images per second").
+FIGURE_OPTIONS = ("tip", "pct", "num")
+
+
+def figure_options(spec: str | None) -> tuple[str | None, set[str]]:
+    """``EXP:VARIANT:METRIC@...;opt+opt`` split into the figure's spec and its options."""
+    if spec is None or ";" not in spec:
+        return spec, set()
+    spec, _, written = spec.partition(";")
+    options = {o for o in written.split("+") if o}
+    unknown = options - set(FIGURE_OPTIONS)
+    if unknown or not options:
+        raise MarkerError(f"bench:figure {spec};{written}: options are {', '.join(FIGURE_OPTIONS)}")
+    return spec, options
+
+
+def _speedup(speed: dict[str, Any], lang: str, tip: bool) -> str:
+    interval = f"[{speed['ci_low']:.2f}, {speed['ci_high']:.2f}]"
+    if tip:
+        level = f"{interval_level([speed])} " if "confidence" in speed else ""
+        title = html.escape(f"{level}{t(lang, 'ci')} {interval}", quote=True)
+        return f'<abbr class="bench-interval" title="{title}">{speed["median"]:.2f}×</abbr>'
+    # Escaped brackets: text right after the figure must not turn it into a link.
+    level = f" ({interval_level([speed])} {t(lang, 'ci')})" if "confidence" in speed else ""
+    return f"{speed['median']:.2f}× \\[{speed['ci_low']:.2f}, {speed['ci_high']:.2f}\\]{level}"
+
+
+def _fraction(value: Any, spec: str | None) -> str:
+    try:
+        return f"{float(value):.1%}"
+    except (TypeError, ValueError):
+        raise MarkerError(f"bench:figure {spec}: {value!r} is not a fraction") from None
+
+
 def figure(page: Renderer, spec: str | None, lang: str) -> str:
-    """One number inline: ``EXP:VARIANT:METRIC`` or ``EXP:VARIANT:METRIC@batch=1,seq_len=128``."""
+    """One number inline: ``EXP:VARIANT:METRIC`` or ``EXP:VARIANT:METRIC@batch=1,seq_len=128``,
+    optionally followed by ``;`` and options (``FIGURE_OPTIONS``)."""
+    spec, options = figure_options(spec)
     (exp, variant, name), params = point_spec("figure", spec, "EXP:VARIANT:METRIC")
     result, _ = page.load(exp, lang)
     if result is None:
@@ -39,13 +79,16 @@ def figure(page: Renderer, spec: str | None, lang: str) -> str:
     record = result.variants[variant]
     costs = result.one_time_costs.get(variant, {})
     if name in record.get("quality", {}):
-        return metric(name, record["quality"][name])
+        value = record["quality"][name]
+        return _fraction(value, spec) if "pct" in options else metric(name, value)
     if name in costs:
         return f"{costs[name]:.2f} s"
     if name == "peak_rss_mb":
         return f"{record['memory']['peak_rss_mb']:.0f} MB"
     if name in record.get("info", {}):
         value = record["info"][name]
+        if "pct" in options:
+            return _fraction(value, spec)
         return fmt(value) if isinstance(value, float) else md_text(value)
     point = _point("figure", spec, exp, result, params)
     if point is None:
@@ -54,10 +97,7 @@ def figure(page: Renderer, spec: str | None, lang: str) -> str:
         )
     entry = point["variants"][variant]
     if name == "speedup":
-        speed = entry["speedup"]
-        # Escaped brackets: text right after the figure must not turn it into a link.
-        level = f" ({interval_level([speed])} {t(lang, 'ci')})" if "confidence" in speed else ""
-        return f"{speed['median']:.2f}× \\[{speed['ci_low']:.2f}, {speed['ci_high']:.2f}\\]{level}"
+        return _speedup(entry["speedup"], lang, "tip" in options)
     if name in ("p50", "p90", "p99"):
         if not percentile_supported(entry["latency"], name):
             return t(lang, "figure_too_few_calls").format(
@@ -66,7 +106,8 @@ def figure(page: Renderer, spec: str | None, lang: str) -> str:
         n = f" (n={entry['latency']['count']})" if name != "p50" else ""
         return f"{fmt(entry['latency'][name])} ms{n}"
     if name == "throughput":
-        return f"{fmt(entry['throughput_per_s'])}/s"
+        value = fmt(entry["throughput_per_s"])
+        return value if "num" in options else f"{value}/s"
     raise MarkerError(f"bench:figure {spec}: unknown metric {name!r}")
 
 

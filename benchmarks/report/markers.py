@@ -21,8 +21,10 @@ from benchmarks.report import (
     overview,
     recipes,
     roofline,
+    start_here,
     tables,
     tradeoff,
+    training,
     verdict,
 )
 from benchmarks.report.markup import MarkerError
@@ -55,6 +57,9 @@ MARKERS: dict[str, Marker] = {
     "verdicts": verdict.verdicts,
     "consistency": consistency.consistency,
     "ort-gap": ort_gap.ort_gap,
+    "training": training.training,
+    "start-here": start_here.start_here,
+    "decide": start_here.decide,
 }
 
 # Markers that render a word or a figure inside a sentence (or a table cell), not a block.

@@ -19,7 +19,7 @@ from benchmarks.report.markup import (
     speedup_cell,
     speedup_header,
 )
-from benchmarks.report.strings import TECHNIQUES, t
+from benchmarks.report.strings import TECHNIQUES, t, workload_name
 
 if TYPE_CHECKING:
     from benchmarks.report.page import Renderer
@@ -71,7 +71,7 @@ def headline(page: Renderer, arg: str | None, lang: str) -> str:
         speeds += [speed_of(c) for c in ranking[:2]]
         rows.append(
             {
-                t(lang, "workload"): name,
+                t(lang, "workload"): workload_name(lang, name),
                 t(lang, "at_point"): point_label(module.REFERENCE_POINT, lang),
                 t(lang, "best_variant"): (
                     f"{md_text(top.label_in(lang))} (`{top.experiment}`)"
@@ -146,7 +146,7 @@ def comparison(page: Renderer, arg: str | None, lang: str) -> str:
             rows.append(
                 {
                     t(lang, "technique"): f"[{TECHNIQUES[lang][technique]}]({where})" if first else "",
-                    t(lang, "workload"): workload,
+                    t(lang, "workload"): workload_name(lang, workload),
                     t(lang, "best_variant"): best,
                     "speedup": speedup_cell(speed_of(top), bold=True) if top else "-",
                     t(lang, "variant_p50"): fmt(top.p50_ms) if top else "-",
@@ -159,7 +159,7 @@ def comparison(page: Renderer, arg: str | None, lang: str) -> str:
             first = False
     frame = pd.DataFrame(rows).rename(columns={"speedup": speedup_header(lang, speeds)})
     bars = " · ".join(
-        f"{w}: {_quality_bar(workloads.get(w), lang)} "
+        f"{workload_name(lang, w)}: {_quality_bar(workloads.get(w), lang)} "
         f"({t(lang, 'at_point')} {point_label(workloads.get(w).REFERENCE_POINT, lang)})"
         for w in workloads.WORKLOADS
     )

@@ -33,12 +33,14 @@ class Renderer:
         self.experiments = all_experiments()
         self.charts = 0
         self.used: set[str] = set()  # experiments a page shows: offered for download
+        self.machine_shown = False  # the page holds bench:machine (else its card is appended)
         self.outdated: dict[str, str] = {}  # claim -> the figure its stored results lack
 
     def render(self, markdown: str, lang: str) -> tuple[str, int]:
         """Replace every marker; returns the new Markdown and how many charts it holds."""
         self.charts = 0
         self.used = set()
+        self.machine_shown = False
 
         def replace(match: re.Match[str]) -> str:
             kind, arg = match.group("kind"), match.group("arg")

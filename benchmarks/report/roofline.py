@@ -14,6 +14,7 @@ import pandas as pd
 from benchmarks.points import shape_key
 from benchmarks.report.escape import md_text  # names and workloads are read from the results files
 from benchmarks.report.markup import MarkerError, bench_table, markdown_table, not_measured
+from benchmarks.report.strings import workload_name
 
 if TYPE_CHECKING:
     from benchmarks.report.page import Renderer
@@ -91,7 +92,9 @@ def roofline_rows(results: dict[str, Any], lang: str = "en") -> list[dict[str, s
         where = ", ".join(f"{md_text(k)}={md_text(v)}" for k, v in m["params"].items())
         rows.append(
             {
-                ("测量" if zh else "measured"): f"{md_text(m['workload'])} ({where})",
+                (
+                    "测量" if zh else "measured"
+                ): f"{md_text(workload_name('zh' if zh else 'en', m['workload']))} ({where})",
                 ("速率" if zh else "rate"): f"{m['gflop_s']:.2f} GFLOP/s, {m['intensity']:.1f} FLOP/B",
             }
         )
@@ -113,7 +116,7 @@ ROOF_TEXT = {
         "roof": "FP32 屋顶:min(峰值, 带宽 × 强度)",
         "peak": "{name} 峰值 {value:.0f} GFLOP/s",
         "model": "{workload},eager FP32,{threads} 线程",
-        "recipes": "{workload}:配方(大标记)与对照,见“配方与同类方案”",
+        "recipes": "{workload}:推荐方案(大标记)与对照,见「推荐方案与同类方案」",
     },
 }
 
@@ -150,7 +153,9 @@ def roofline_figure(results: dict[str, Any], lang: str = "en"):
             text=[", ".join(f"{md_text(k)}={md_text(v)}" for k, v in m["params"].items()) for m in pts],
             textposition="top center",
             marker={"size": 10},
-            name=text["model"].format(workload=md_text(workload), threads=md_text(pts[0]["threads"])),
+            name=text["model"].format(
+                workload=md_text(workload_name(lang, workload)), threads=md_text(pts[0]["threads"])
+            ),
         )
     recipes = recipe_points(results)
     for workload in sorted({r["workload"] for r in recipes}):
@@ -166,7 +171,7 @@ def roofline_figure(results: dict[str, Any], lang: str = "en"):
             ],
             hovertemplate="%{text}<br>%{y:.1f} GFLOP/s<extra></extra>",
             marker={"size": [16 if r["recipe"] else 9 for r in pts], "symbol": "diamond"},
-            name=text["recipes"].format(workload=md_text(workload)),
+            name=text["recipes"].format(workload=md_text(workload_name(lang, workload))),
         )
     fig.update_xaxes(type="log", title=text["x"])
     fig.update_yaxes(type="log", title=text["y"])

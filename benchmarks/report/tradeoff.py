@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from benchmarks import summary, workloads
 from benchmarks.report.escape import md_text
 from benchmarks.report.markup import MarkerError, not_measured, point_label
-from benchmarks.report.strings import t
+from benchmarks.report.strings import t, technique_name
 
 if TYPE_CHECKING:
     from benchmarks.report.page import Renderer
@@ -30,7 +30,7 @@ def tradeoff(page: Renderer, workload: str | None, lang: str) -> str:
     for technique in sorted({c.technique for c in found}):
         group = [c for c in found if c.technique == technique and metric in c.quality]
         fig.add_scatter(
-            name=md_text(technique),
+            name=technique_name(lang, technique),
             x=[c.speedup for c in group],
             y=[c.quality[metric] for c in group],
             mode="markers",

@@ -13,7 +13,7 @@ import pandas as pd
 from benchmarks import claims
 from benchmarks.report.escape import md_code, md_reason, md_safe, md_text
 from benchmarks.report.markup import MarkerError, bench_table, markdown_table, verdict_box
-from benchmarks.report.strings import t
+from benchmarks.report.strings import human_names, t
 
 if TYPE_CHECKING:
     from benchmarks.report.page import Renderer
@@ -27,7 +27,7 @@ def verdict(page: Renderer, claim: str | None, lang: str) -> str:
     finding, missing, skipped = page.finding(claim or "")
     check = claims.all_verdicts()[claim or ""]
     title = t(lang, "claim").format(claim=claim)
-    body = f"**{t(lang, 'rule')}:** {check.rule_zh if lang == 'zh' else check.rule}\n\n"
+    body = f"**{t(lang, 'rule')}:** {human_names(check.rule_zh if lang == 'zh' else check.rule, lang)}\n\n"
     if finding is None and skipped and len(skipped) == len(missing):
         reasons = " ".join(
             t(lang, "verdict_skipped").format(exp=md_code(r.experiment), reason=md_reason(r.reason))
@@ -44,7 +44,7 @@ def verdict(page: Renderer, claim: str | None, lang: str) -> str:
         text = t(lang, "verdict_missing").format(missing=", ".join(f"`{m}`" for m in missing))
         return verdict_box("warning", title, claim or "", body + text)
     # Written by the judges around names, labels and info strings from the results files.
-    evidence = md_safe(finding.evidence_zh if lang == "zh" else finding.evidence)
+    evidence = human_names(md_safe(finding.evidence_zh if lang == "zh" else finding.evidence), lang)
     kind = BOX.get(finding.outcome, "info")
     body = page.latest_run_notices(check.experiments, lang) + body
     body += f"**{t(lang, 'verdict')}: {t(lang, finding.outcome)}.** {t(lang, 'evidence')}: {evidence}"
