@@ -222,3 +222,43 @@ def test_abbreviations_show_a_definition_in_the_page_language(server, browser, p
     assert page.locator("article dl dt").count() >= 30
     assert page.locator("article dt", has_text=re.compile(r"^QDQ$")).count() == 1
     page.close()
+
+
+START_HERE_STEPS = """() => {
+  const heading = document.querySelector('#start-here');
+  if (!heading) return null;
+  const steps = [];
+  for (let e = heading.nextElementSibling; e && !/^H[12]$/.test(e.tagName); e = e.nextElementSibling) {
+    for (const li of e.querySelectorAll ? e.querySelectorAll('ol > li') : []) {
+      const r = li.getBoundingClientRect();
+      steps.push({
+        text: li.innerText,
+        figure: li.querySelector('abbr.bench-interval')?.title || null,
+        links: [...li.querySelectorAll('a')].map(a => a.getAttribute('href')),
+        right: r.right,
+      });
+    }
+  }
+  return {steps, top: heading.getBoundingClientRect().top};
+}"""
+
+
+@pytest.mark.parametrize("width", [1280, PHONE["width"]])
+@pytest.mark.parametrize("path", ["index.html", "zh/index.html"])
+def test_home_page_opens_with_the_steps_to_take(server, browser, path, width):
+    """A reader's first screen: the start-here steps, each with this build's figure (its interval
+    on hover) and links to read on, at desktop and phone width, in both languages."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(f"{server}/{path}")
+    found = page.evaluate(START_HERE_STEPS)
+    assert found, f"{path}: no start-here section"
+    assert found["top"] < 900, f"{path}: start-here is below the first screen ({found['top']} px)"
+    steps = found["steps"]
+    assert len(steps) >= 3, steps
+    with_figures = [s for s in steps if s["figure"]]
+    assert with_figures, f"{path}: no step shows a measured figure"
+    assert all("[" in s["figure"] and "]" in s["figure"] for s in with_figures)  # the interval, on hover
+    assert any(link.startswith("recipes.html#") for s in steps for link in s["links"]), steps
+    assert all(s["links"] for s in with_figures), "every measured step links to where to read on"
+    assert all(s["right"] <= width + 1 for s in steps), "a step runs off the screen"
+    page.close()

@@ -232,6 +232,11 @@ def tutorial_site(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> 
     shutil.copy(REPO / "docs/stylesheets/extra.css", docs / "stylesheets")
     for name in ("index.md", "index.zh.md"):
         (docs / name).write_text("# Tutorials { #tutorials }\n")
+    # Each tutorial links back to its technique page: a stub stands in for it here.
+    linked = set(re.findall(r"\.\./([a-z-]+)\.md", "".join(p.read_text() for p in TUTORIALS.glob("*.ipynb"))))
+    for page in linked:
+        for suffix in (".md", ".zh.md"):
+            (docs / f"{page}{suffix}").write_text(f"# {page} {{ #{page} }}\n")
     shutil.copytree(TUTORIALS, docs / "tutorials")
     site = root / "site"
     proc = build_site(docs, site)
