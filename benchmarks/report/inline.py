@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-import html
 from typing import TYPE_CHECKING, Any
 
 from benchmarks.harness import MIN_CALLS, percentile_supported
 from benchmarks.report.escape import md_text
-from benchmarks.report.markup import MarkerError, fmt, interval_level, metric, point_label, point_spec
+from benchmarks.report.markup import (
+    MarkerError,
+    fmt,
+    interval_level,
+    metric,
+    point_label,
+    point_spec,
+    speedup_tip,
+)
 from benchmarks.report.strings import t
 from benchmarks.results import ExperimentResult
 
@@ -49,11 +56,8 @@ def figure_options(spec: str | None) -> tuple[str | None, set[str]]:
 
 
 def _speedup(speed: dict[str, Any], lang: str, tip: bool) -> str:
-    interval = f"[{speed['ci_low']:.2f}, {speed['ci_high']:.2f}]"
     if tip:
-        level = f"{interval_level([speed])} " if "confidence" in speed else ""
-        title = html.escape(f"{level}{t(lang, 'ci')} {interval}", quote=True)
-        return f'<abbr class="bench-interval" title="{title}">{speed["median"]:.2f}×</abbr>'
+        return speedup_tip(speed, lang)
     # Escaped brackets: text right after the figure must not turn it into a link.
     level = f" ({interval_level([speed])} {t(lang, 'ci')})" if "confidence" in speed else ""
     return f"{speed['median']:.2f}× \\[{speed['ci_low']:.2f}, {speed['ci_high']:.2f}\\]{level}"

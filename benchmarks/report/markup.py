@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import pandas as pd
@@ -98,6 +99,13 @@ def interval_level(speeds: Any) -> str:
     """The level(s) of the stored intervals, as printed: ``87.5%``, or ``87.5%/96.9%``."""
     levels = sorted({interval_label(s.get("confidence")) for s in speeds if s})
     return "/".join(levels) if levels else "?"
+
+
+def speedup_tip(speed: dict[str, Any], lang: str) -> str:
+    """A paired speedup with its interval in a tooltip, not in the sentence."""
+    level = f"{interval_level([speed])} " if speed.get("confidence") is not None else ""
+    title = html.escape(f"{level}{t(lang, 'ci')} [{speed['ci_low']:.2f}, {speed['ci_high']:.2f}]", quote=True)
+    return f'<abbr class="bench-interval" title="{title}">{speed["median"]:.2f}×</abbr>'
 
 
 def speedup_header(lang: str, speeds: Any) -> str:

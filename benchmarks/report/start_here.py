@@ -15,7 +15,6 @@ build that bears on it, or "not measured on this machine" where the machine card
 from __future__ import annotations
 
 import functools
-import html
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,11 +23,11 @@ from benchmarks.report.escape import md_text
 from benchmarks.report.markup import (
     MarkerError,
     bench_table,
-    interval_level,
     labels,
     markdown_table,
     metric,
     point_label,
+    speedup_tip,
 )
 from benchmarks.report.overview import COMPARISON_ROWS, speed_of
 from benchmarks.report.strings import START_HERE, WORKLOADS, t, workload_name
@@ -84,13 +83,6 @@ def _text(lang: str, key: str) -> str:
 # ---- figures and links ----------------------------------------------------------------------
 
 
-def speed_figure(speed: dict[str, Any], lang: str) -> str:
-    """A paired speedup with its interval in the tooltip, not in the sentence."""
-    level = f"{interval_level([speed])} " if speed.get("confidence") is not None else ""
-    title = html.escape(f"{level}{t(lang, 'ci')} [{speed['ci_low']:.2f}, {speed['ci_high']:.2f}]", quote=True)
-    return f'<abbr class="bench-interval" title="{title}">{speed["median"]:.2f}×</abbr>'
-
-
 def direction(speed: dict[str, Any], lang: str) -> str:
     if speed["ci_low"] > 1.0:
         return t(lang, "faster")
@@ -100,7 +92,7 @@ def direction(speed: dict[str, Any], lang: str) -> str:
 
 
 def speed_text(speed: dict[str, Any], lang: str) -> str:
-    return _text(lang, "speed").format(speed=speed_figure(speed, lang), direction=direction(speed, lang))
+    return _text(lang, "speed").format(speed=speedup_tip(speed, lang), direction=direction(speed, lang))
 
 
 def cost(workload: str, quality: dict[str, Any], base: dict[str, Any], lang: str) -> str:
@@ -290,7 +282,7 @@ def _cell(page: Renderer, c: summary.Candidate | None, lang: str) -> str:
     page.used.add(c.experiment)
     where = page_link(PAGES.get(c.technique, "comparison.md"), c.workload)
     return (
-        f"[{md_text(c.label_in(lang))}]({where}){_text(lang, 'colon')}{speed_figure(speed_of(c), lang)}"
+        f"[{md_text(c.label_in(lang))}]({where}){_text(lang, 'colon')}{speedup_tip(speed_of(c), lang)}"
         f"{_text(lang, 'paren').format(direction(speed_of(c), lang))}{_text(lang, 'semi')}"
         f"{cost(c.workload, c.quality, c.baseline_quality, lang)}"
     )
@@ -388,7 +380,7 @@ def _figures(page: Renderer, results: dict[str, ExperimentResult], kind: str, la
             for variant, entry in point["variants"].items():
                 if "speedup" in entry and "avx2" in variant:
                     page.used.add(result.experiment)
-                    speed = speed_figure(entry["speedup"], lang)
+                    speed = speedup_tip(entry["speedup"], lang)
                     figures.append(
                         _text(lang, "figure_isa").format(label=names[variant], speed=speed, name=name)
                     )
@@ -403,7 +395,7 @@ def _figures(page: Renderer, results: dict[str, ExperimentResult], kind: str, la
         figures.append(
             _text(lang, "figure_variant").format(
                 label=md_text(top.label_in(lang)),
-                speed=speed_figure(speed_of(top), lang),
+                speed=speedup_tip(speed_of(top), lang),
                 name=name,
                 quality=cost(workload, top.quality, top.baseline_quality, lang),
             )

@@ -9,11 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-# Op types counted in every quantised graph, on disk and after ONNX Runtime's optimisations.
-COUNTED_OPS = (
-    "QuantizeLinear",
-    "DequantizeLinear",
-    "DynamicQuantizeLinear",
+# Kernels that compute in integers.
+INTEGER_KERNELS = (
     "MatMulInteger",
     "ConvInteger",
     "DynamicQuantizeMatMul",
@@ -21,6 +18,8 @@ COUNTED_OPS = (
     "QGemm",
     "QAttention",
 )
+# Op types counted in every quantised graph, on disk and after ONNX Runtime's optimisations.
+COUNTED_OPS = ("QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", *INTEGER_KERNELS)
 
 
 # ---- graph facts ------------------------------------------------------------------------------
@@ -37,16 +36,6 @@ def op_counts(path: Path) -> dict[str, int]:
         counts["QLinear*"] = qlinear
         counts.update({op: n for op, n in sorted(ops.items()) if op.startswith("QLinear")})
     return counts
-
-
-INTEGER_KERNELS = (
-    "MatMulInteger",
-    "ConvInteger",
-    "DynamicQuantizeMatMul",
-    "MatMulIntegerToFloat",
-    "QGemm",
-    "QAttention",
-)
 
 
 def integer_kernels(counts: dict[str, int]) -> int:

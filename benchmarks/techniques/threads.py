@@ -79,19 +79,12 @@ THREAD_GRIDS = {
 # The technique stays "principles": the page's name, stored in every result's configuration.
 EXPERIMENTS = [
     Experiment(
-        name="threads/minilm",
+        name=f"threads/{workload}",
         technique="principles",
-        workload="minilm",
+        workload=workload,
         variants=_thread_variants(),
-        grids=THREAD_GRIDS["minilm"],
+        grids=THREAD_GRIDS[workload],
         requires="benchmarks.techniques.threads:needs_two_cores",
-    ),
-    Experiment(
-        name="threads/digits-cnn",
-        technique="principles",
-        workload="digits-cnn",
-        variants=_thread_variants(),
-        grids=THREAD_GRIDS["digits-cnn"],
-        requires="benchmarks.techniques.threads:needs_two_cores",
-    ),
+    )
+    for workload in ("minilm", "digits-cnn")
 ]
