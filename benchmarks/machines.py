@@ -101,7 +101,7 @@ def _is_main_file(result: results.ExperimentResult, name: str) -> bool:
     return name == results.file_name(result.experiment)
 
 
-def _check_file_name(result: results.ExperimentResult, name: str, source: str) -> None:
+def check_file_name(result: results.ExperimentResult, name: str, source: str) -> None:
     allowed = {
         results.file_name(result.experiment, suffix)
         for suffix in ("", results.LATEST_SUFFIX, *results.LEGACY_SUFFIXES)
@@ -246,7 +246,9 @@ def check_manifest(data: Any, source: str = MANIFEST_NAME) -> dict[str, Any]:
     return data
 
 
-def _reference(directory: Path) -> Machine | None:
+def reference(directory: Path | None = None) -> Machine | None:
+    """This build's machine, read from the top-level results (None when there are none)."""
+    directory = Path(directory or results.results_dir())
     found = [results.load(p) for p in result_files(directory)]
     if not found:
         return None
@@ -260,11 +262,12 @@ def _reference(directory: Path) -> Machine | None:
     )
 
 
-def load_machine(folder: Path) -> Machine:
+def load_machine(folder: Path, ident: str | None = None) -> Machine:
     """An imported machine's folder, its manifest checked. Raises ``results.ResultsError``
-    naming the folder when the folder or its manifest is not what an import writes."""
-
-    if not ID_PATTERN.fullmatch(folder.name) or not folder.is_dir():
+    naming the folder when the folder or its manifest is not what an import writes. ``ident`` is
+    the machine's id when the folder is not (yet) named by it."""
+    ident = folder.name if ident is None else ident
+    if not ID_PATTERN.fullmatch(ident) or not folder.is_dir():
         raise results.ResultsError(
             f"{folder}: not an imported machine (a folder named by a 12-hex-digit machine id)"
         )
@@ -277,11 +280,9 @@ def load_machine(folder: Path) -> Machine:
         check_manifest(data, str(path))
     except results.ResultsError as exc:
         raise results.ResultsError(f"{folder}: invalid manifest: {exc}") from None
-    if data["machine_id"] != folder.name:
-        raise results.ResultsError(
-            f"{folder}: manifest machine_id {data['machine_id']!r} is not the folder's name"
-        )
-    return Machine(id=folder.name, card=data["machine"], manifest=data, directory=folder, reference=False)
+    if data["machine_id"] != ident:
+        raise results.ResultsError(f"{folder}: manifest machine_id {data['machine_id']!r} is not {ident!r}")
+    return Machine(id=ident, card=data["machine"], manifest=data, directory=folder, reference=False)
 
 
 def list_machines(directory: Path | None = None) -> list[Machine]:
@@ -291,9 +292,9 @@ def list_machines(directory: Path | None = None) -> list[Machine]:
     in ``machines/`` that is not a valid imported machine raises ``results.ResultsError``."""
     directory = Path(directory or results.results_dir())
     found: list[Machine] = []
-    reference = _reference(directory)
-    if reference is not None:
-        found.append(reference)
+    own = reference(directory)
+    if own is not None:
+        found.append(own)
     imported = machines_dir(directory)
     if imported.is_dir():
         for folder in sorted(imported.iterdir()):
@@ -309,7 +310,7 @@ def load_results(machine: Machine) -> dict[str, results.ExperimentResult]:
     found: dict[str, results.ExperimentResult] = {}
     for path in result_files(machine.directory):
         stored = results.load(path)
-        _check_file_name(stored, path.name, str(path))
+        check_file_name(stored, path.name, str(path))
         if _is_main_file(stored, path.name):
             found[stored.experiment] = stored
     return found
