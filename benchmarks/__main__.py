@@ -29,7 +29,20 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--force", action="store_true", help="re-run even when up to date")
     show = sub.add_parser("show", help="print a stored result")
     show.add_argument("name")
+    packing = sub.add_parser("bundle", help="write this machine's results to one archive for another site")
+    packing.add_argument(
+        "-o", "--output", metavar="FILE", help="default: results-<machine id>-<date>.tar.gz here"
+    )
+    packing.add_argument(
+        "--note", metavar="TEXT", help="how the run was made, e.g. 'capped to AVX2, one thread'"
+    )
+    packing.add_argument("--profile", help="bundle only the results at this profile")
+    adding = sub.add_parser("import", help="add bundles from other machines (results/machines/<id>/)")
+    adding.add_argument("files", nargs="+", metavar="FILE", help="bundles written by 'bundle'")
+    sub.add_parser("machines", help="list the machines with results: this one first, then the imported ones")
     args = parser.parse_args(argv)
+    if args.command in ("bundle", "import", "machines"):
+        return _machines_command(args)
 
     try:
         if args.command == "list":
@@ -96,6 +109,46 @@ def _without_samples(data: dict) -> dict:
         for entry in point["variants"].values():
             entry["latency"] = {k: v for k, v in entry["latency"].items() if k != "values"}
     return data
+
+
+def _machines_command(args: argparse.Namespace) -> int:
+    """``bundle``, ``import`` and ``machines``: errors go to stderr with exit code 2."""
+    from benchmarks import bundle, machines
+
+    try:
+        if args.command == "bundle":
+            path = bundle.write_bundle(args.output or ".", profile=args.profile, note=args.note)
+            print(f"wrote {path}")
+            return 0
+        if args.command == "import":
+            bad = 0
+            for file in args.files:
+                try:
+                    machine = bundle.import_bundle(file)
+                except bundle.BundleError as exc:
+                    print(f"error: {file}: nothing imported: {_printable(str(exc))}", file=sys.stderr)
+                    bad += 1
+                    continue
+                count = len(machines.load_results(machine))
+                label = _printable(machine.label)
+                print(f"imported {machine.id} ({label}): {count} results -> {machine.directory}")
+            return 2 if bad else 0
+        found = machines.list_machines()
+        if not found:
+            print(f"no results in {results_mod.results_dir()} yet")
+        for machine in found:
+            role = "reference" if machine.reference else "imported"
+            count = len(machines.load_results(machine))
+            print(f"{machine.id}  {role:9s}  {count:3d} results  {_printable(machine.label)}")
+        return 0
+    except (bundle.BundleError, results_mod.ResultsError) as exc:
+        print(f"error: {_printable(str(exc))}", file=sys.stderr)
+        return 2
+
+
+def _printable(text: str) -> str:
+    """Strings from another machine go to a terminal: control characters are shown, not sent."""
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 if __name__ == "__main__":
