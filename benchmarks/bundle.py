@@ -382,6 +382,8 @@ def import_bundle(path: Path | str, *, directory: Path | None = None) -> machine
             shutil.rmtree(old, ignore_errors=True)
         if isinstance(exc, OSError):
             raise BundleError(f"cannot write to {target_parent}: {exc.strerror or exc}") from None
+        if isinstance(exc, results_mod.ResultsError):
+            raise BundleError(f"the imported folder does not read back: {exc}") from None
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)

@@ -462,3 +462,30 @@ def test_the_command_line(other: dict, site: Path, tmp_path: Path):
     (site / "machines" / "junk").mkdir()
     broken = run_cli("machines", env=env)
     assert broken.returncode == 2 and "junk: not an imported machine" in broken.stderr
+
+
+def test_a_failed_replace_keeps_the_earlier_import(other: dict, site: Path, monkeypatch: pytest.MonkeyPatch):
+    bundle.import_bundle(other["bundle"], directory=site)
+    before = snapshot(site)
+    real = os.replace
+    calls = []
+
+    def flaky(src: Any, dst: Any) -> None:
+        calls.append((src, dst))
+        if len(calls) == 2:  # the new folder moving into place, after the old one moved aside
+            raise OSError(28, "No space left on device")
+        real(src, dst)
+
+    monkeypatch.setattr(bundle.os, "replace", flaky)
+    with pytest.raises(bundle.BundleError, match="No space left on device"):
+        bundle.import_bundle(other["bundle"], directory=site)
+    assert len(calls) == 3  # moved aside, failed, moved back
+    assert snapshot(site) == before
+
+
+def test_an_unusable_results_location_is_refused(other: dict, tmp_path: Path):
+    location = tmp_path / "a-file"
+    location.write_text("not a folder")
+    with pytest.raises(bundle.BundleError, match="is not a folder"):
+        bundle.import_bundle(other["bundle"], directory=location)
+    assert location.read_text() == "not a folder"
