@@ -21,8 +21,9 @@ from mkdocs.structure.pages import Page
 
 from benchmarks import results as results_mod
 from benchmarks.machine import git_commit
-from benchmarks.report import MarkerError, Renderer, download_links, results_frame
+from benchmarks.report import MarkerError, Renderer, download_links
 from benchmarks.report.build import machine_cards
+from benchmarks.report.downloads import machines_frame
 
 # plotly.js's basic distribution (bar, pie, scatter: every trace the site draws), vendored with
 # its sha256: a quarter of the full bundle the plotly Python package ships (vendor/plotly/README.md).
@@ -149,4 +150,5 @@ def on_post_build(config: MkDocsConfig) -> None:
         except results_mod.ResultsError as exc:
             raise PluginError(str(exc)) from exc
         shutil.copyfile(path, downloads / path.name)
-        results_frame(result).to_csv(downloads / (path.stem + ".csv"), index=False)
+        # With the same experiment's rows from every imported machine, each row naming its machine.
+        machines_frame(result).to_csv(downloads / (path.stem + ".csv"), index=False)

@@ -17,6 +17,7 @@ from benchmarks.report import (
     charts,
     consistency,
     inline,
+    machines,
     ort_gap,
     overview,
     recipes,
@@ -60,6 +61,10 @@ MARKERS: dict[str, Marker] = {
     "training": training.training,
     "start-here": start_here.start_here,
     "decide": start_here.decide,
+    "machines": machines.machines_table,
+    "machine-headlines": machines.machine_headlines,
+    "machine-verdicts": machines.machine_verdicts,
+    "across-machines": machines.across_machines,
 }
 
 # Markers that render a word or a figure inside a sentence (or a table cell), not a block.
