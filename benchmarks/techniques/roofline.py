@@ -23,8 +23,12 @@ GEMM_SIZE = 1024  # square GEMM: 2.1 GFLOP, large enough to reach the kernels' p
 COPY_MB = 512  # well above the last-level cache of common CPUs, so the copy goes through DRAM
 
 
-def gemm_call(kind: str, n: int = GEMM_SIZE) -> tuple[Callable[[], Any], dict[str, Any]]:
-    """A zero-argument n x n x n matrix product of one precision and library, with what it is."""
+def gemm_call(
+    kind: str, n: int = GEMM_SIZE, threads: int | None = None
+) -> tuple[Callable[[], Any], dict[str, Any]]:
+    """A zero-argument n x n x n matrix product of one precision and library, with what it is
+    (``threads``: an engine's own thread count, OpenVINO's and ONNX Runtime's; all usable cores
+    when None)."""
     import torch
 
     generator = torch.Generator().manual_seed(SEED)
@@ -56,10 +60,133 @@ def gemm_call(kind: str, n: int = GEMM_SIZE) -> tuple[Callable[[], Any], dict[st
             fn, about["library"] = _ort_int8_matmul(ai.numpy(), bi.numpy())
             got = torch.from_numpy(fn())[:64]
         check = float((got.long() - ai[:64].long() @ bi.long()).abs().max())
+    elif kind in ENGINE_GEMMS:
+        fn, engine_about, check = ENGINE_GEMMS[kind](a.numpy(), b.numpy(), threads or usable_cores())
+        about |= engine_about
     else:
         raise ValueError(f"unknown GEMM kind {kind!r}")
+    about.setdefault("compute_precision", PRECISION_OF_DTYPE.get(about["dtype"], "fp32"))
     about["max_abs_error_vs_float64"] = check
     return fn, about
+
+
+# What each dtype computes in, for the peaks (``benchmarks.claims.peaks``).
+PRECISION_OF_DTYPE = {"float32": "fp32", "bfloat16": "bf16", "int8 x int8 -> int32": "int8"}
+
+
+def _ov_runtime(compiled: Any) -> tuple[str, dict[str, int]]:
+    """The precision OpenVINO's heavy layer really ran in, and every heavy layer's precision."""
+    from benchmarks.engines.openvino import precision_class, runtime_precisions
+
+    heavy = runtime_precisions(compiled)[1]
+    return precision_class(heavy), heavy
+
+
+def _ov_gemm(a: np.ndarray, b: np.ndarray, threads: int, hint: str, quantize: bool = False):
+    """``a @ b`` through OpenVINO's CPU plugin: a one-MatMul model whose ``b`` is a constant (as a
+    model's weights are), compiled with ``hint`` as its inference precision; ``quantize`` puts
+    FakeQuantize (256 levels on ``a``, 255 symmetric levels on ``b``) before it, the pattern NNCF
+    writes, which the plugin runs as an int8 matrix product."""
+    import openvino as ov
+    import openvino.opset13 as ops
+
+    from benchmarks.engines.openvino import compile_config
+
+    x = ops.parameter(list(a.shape), ov.Type.f32, name="a")
+    weights: Any = ops.constant(b)
+    lhs: Any = x
+    ref_a, ref_b = a.astype(np.float64), b.astype(np.float64)
+    if quantize:
+        ra, rb = float(np.abs(a).max()), float(np.abs(b).max())
+
+        def fq(node: Any, r: float, levels: int) -> Any:
+            lo, hi = ops.constant(np.float32(-r)), ops.constant(np.float32(r))
+            return ops.fake_quantize(node, lo, hi, lo, hi, levels)
+
+        lhs, weights = fq(x, ra, 256), fq(weights, rb, 255)
+        ref_a, ref_b = _fake_quantize(a, ra, 256), _fake_quantize(b, rb, 255)
+    model = ov.Model([ops.matmul(lhs, weights, False, False)], [x], "gemm")
+    config = compile_config(threads, "f32" if hint == "f32" else "default")
+    if hint != "f32":
+        config["INFERENCE_PRECISION_HINT"] = hint
+    compiled = ov.Core().compile_model(model, "CPU", config)
+    request = compiled.create_infer_request()
+    request.set_tensor("a", ov.Tensor(np.ascontiguousarray(a)))
+    precision, heavy = _ov_runtime(compiled)
+    got = np.array(request.infer()[0])[:64].astype(np.float64)
+    check = float(np.abs(got - ref_a[:64] @ ref_b).max())
+    about = {
+        "library": f"openvino {ov.get_version()} CPU plugin",
+        "dtype": {"fp32": "float32", "bf16": "bfloat16", "int8": "int8 x int8 -> int32"}[precision],
+        "compute_precision": precision,
+        "inference_precision_hint": compiled.get_property("INFERENCE_PRECISION_HINT").to_string(),
+        "heavy_layer_precisions": heavy,
+        "weights": "constant",
+        "threads": threads,
+    }
+    if quantize:
+        about["check_against"] = "float64 product of the fake-quantised inputs"
+    return request.infer, about, check
+
+
+def _fake_quantize(x: np.ndarray, r: float, levels: int) -> np.ndarray:
+    """What FakeQuantize with range [-r, r] and ``levels`` levels makes of ``x``, in float64."""
+    step = 2 * r / (levels - 1)
+    return np.round((np.clip(x, -r, r) + r) / step) * step - r
+
+
+def _ort_gemm(a: np.ndarray, b: np.ndarray, threads: int, int8: bool = False):
+    """``a @ b`` through ONNX Runtime's MLAS with the site's tuned session options, ``b`` an
+    initializer (weights; MLAS packs it once): MatMul in FP32, or MatMulInteger on uint8
+    activations and int8 weights, the pair VNNI's VPDPBUSD multiplies."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    from benchmarks.engines.onnxruntime import ort_session_options
+
+    if int8:
+        generator = np.random.default_rng(SEED)
+        a = generator.integers(0, 256, a.shape, dtype=np.uint8)
+        b = generator.integers(-128, 128, b.shape, dtype=np.int8)
+        node = helper.make_node("MatMulInteger", ["a", "b"], ["y"])
+        in_type, out_type = TensorProto.UINT8, TensorProto.INT32
+    else:
+        node = helper.make_node("MatMul", ["a", "b"], ["y"])
+        in_type, out_type = TensorProto.FLOAT, TensorProto.FLOAT
+    graph = helper.make_graph(
+        [node],
+        "gemm",
+        [helper.make_tensor_value_info("a", in_type, list(a.shape))],
+        [helper.make_tensor_value_info("y", out_type, [a.shape[0], b.shape[1]])],
+        initializer=[numpy_helper.from_array(b, "b")],
+    )
+    # IR version 8 (opset 17's): onnx writes its newest, which ONNX Runtime may not read yet.
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    options, settings = ort_session_options(threads)
+    session = ort.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    feeds = {"a": a}
+    got = session.run(None, feeds)[0][:64]
+    expected = a[:64].astype(np.int64 if int8 else np.float64) @ b.astype(np.int64 if int8 else np.float64)
+    check = float(np.abs(got.astype(expected.dtype) - expected).max())
+    op = "MatMulInteger (uint8 x int8)" if int8 else "MatMul"
+    about = {
+        "library": f"onnxruntime {ort.__version__} MLAS {op}",
+        "dtype": "int8 x int8 -> int32" if int8 else "float32",
+        "weights": "initializer",
+        **settings,
+    }
+    return (lambda: session.run(None, feeds)), about, check
+
+
+# Each engine's own GEMM, by kind: (a, b) float32 -> (call, what it is, max error on 64 rows).
+EngineGemm = Callable[[np.ndarray, np.ndarray, int], tuple[Callable[[], Any], dict[str, Any], float]]
+ENGINE_GEMMS: dict[str, EngineGemm] = {
+    "fp32-openvino": lambda a, b, threads: _ov_gemm(a, b, threads, "f32"),
+    "bf16-openvino": lambda a, b, threads: _ov_gemm(a, b, threads, "bf16"),
+    "int8-openvino": lambda a, b, threads: _ov_gemm(a, b, threads, "f32", quantize=True),
+    "fp32-onnxruntime": lambda a, b, threads: _ort_gemm(a, b, threads),
+    "int8-onnxruntime": lambda a, b, threads: _ort_gemm(a, b, threads, int8=True),
+}
 
 
 def _numpy_blas() -> str:
@@ -140,7 +267,7 @@ def build_gemm(workload: ModuleType, options: dict, threads: int, workdir: Path)
     torch.set_num_threads(threads)
     # numpy's BLAS loaded before the worker could set its thread variables; keep the limit alive.
     _LIMITS.append(threadpool_limits(threads))
-    fn, about = gemm_call(options["kind"], options.get("size", GEMM_SIZE))
+    fn, about = gemm_call(options["kind"], options.get("size", GEMM_SIZE), threads)
     return _probe_variant(workload, fn, {**about, "threads": threads})
 
 
@@ -156,7 +283,11 @@ def build_copy(workload: ModuleType, options: dict, threads: int, workdir: Path)
 
 
 def measure_peaks(
-    threads: int | None = None, gemm_size: int = GEMM_SIZE, copy_mb: int = COPY_MB, repeats: int = 5
+    threads: int | None = None,
+    gemm_size: int = GEMM_SIZE,
+    copy_mb: int = COPY_MB,
+    repeats: int = 5,
+    kinds: tuple[str, ...] = ("fp32-torch", "fp32-numpy", "bf16-torch", "int8"),
 ) -> dict[str, dict[str, Any]]:
     """Peak GEMM GFLOP/s per precision and copy bandwidth in GB/s, outside the experiment runner.
 
@@ -170,8 +301,8 @@ def measure_peaks(
     torch.set_num_threads(threads)
     settings = MeasureSettings(warmup_iters=1, warmup_s=0.0, min_iters=repeats, min_s=0.0, rounds=1)
     peaks: dict[str, dict[str, Any]] = {}
-    for kind in ("fp32-torch", "fp32-numpy", "bf16-torch", "int8"):
-        fn, about = gemm_call(kind, gemm_size)
+    for kind in kinds:
+        fn, about = gemm_call(kind, gemm_size, threads)
         warm_up(fn, settings)
         ms = LatencyStats.from_values(measure_round(fn, settings)).p50
         peaks[kind] = {**about, "p50_ms": ms, "gflop_s": about["flops_per_call"] / ms / 1e6}
@@ -197,6 +328,31 @@ GEMM_VARIANTS = tuple(
         ("fp32-numpy", "FP32 GEMM, numpy (OpenBLAS)", "FP32 GEMM,numpy(OpenBLAS)", ("threadpoolctl",)),
         ("bf16-torch", "BF16 GEMM, torch (oneDNN)", "BF16 GEMM,torch(oneDNN)", ()),
         ("int8", "INT8 GEMM, torch._int_mm", "INT8 GEMM,torch._int_mm", ()),
+        ("fp32-openvino", "FP32 GEMM, OpenVINO", "FP32 GEMM,OpenVINO", ("openvino",)),
+        (
+            "bf16-openvino",
+            "GEMM, OpenVINO with inference precision bf16 (FP32 where the CPU lacks BF16)",
+            "GEMM,OpenVINO 推理精度 bf16(CPU 不支持 BF16 时为 FP32)",
+            ("openvino",),
+        ),
+        (
+            "int8-openvino",
+            "INT8 GEMM, OpenVINO (FakeQuantize)",
+            "INT8 GEMM,OpenVINO(FakeQuantize)",
+            ("openvino",),
+        ),
+        (
+            "fp32-onnxruntime",
+            "FP32 GEMM, ONNX Runtime (MLAS)",
+            "FP32 GEMM,ONNX Runtime(MLAS)",
+            ("onnxruntime", "onnx"),
+        ),
+        (
+            "int8-onnxruntime",
+            "INT8 GEMM, ONNX Runtime MatMulInteger (MLAS)",
+            "INT8 GEMM,ONNX Runtime MatMulInteger(MLAS)",
+            ("onnxruntime", "onnx"),
+        ),
     )
 )
 COPY_VARIANTS = (
