@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from benchmarks import results as results_mod
+from benchmarks import shards
 from benchmarks.experiments import (
     PROFILES,
     Profile,
@@ -23,10 +25,28 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     listing = sub.add_parser("list", help="experiments and the state of their results, with reasons")
     listing.add_argument("--profile", default="default", help=f"one of {', '.join(PROFILES)}")
+    listing.add_argument(
+        "--shard", metavar="I/N", help="only shard I of N: a share of the experiments balanced by cost"
+    )
+    listing.add_argument(
+        "--costs",
+        metavar="DIR",
+        help="where --shard reads each experiment's last duration (default: results/)",
+    )
     run = sub.add_parser("run", help="run experiments that are not up to date")
     run.add_argument("names", nargs="*", help="experiments to run (default: all)")
     run.add_argument("--profile", default="default", help=f"one of {', '.join(PROFILES)}")
     run.add_argument("--force", action="store_true", help="re-run even when up to date")
+    run.add_argument(
+        "--shard", metavar="I/N", help="only shard I of N: a share of the experiments balanced by cost"
+    )
+    run.add_argument(
+        "--costs",
+        metavar="DIR",
+        help="where --shard reads each experiment's last duration (default: results/)",
+    )
+    merge = sub.add_parser("merge", help="copy the results folders of shards into the results location")
+    merge.add_argument("folders", nargs="+", metavar="DIR", help="results folders written by shards")
     show = sub.add_parser("show", help="print a stored result")
     show.add_argument("name")
     packing = sub.add_parser("bundle", help="write this machine's results to one archive for another site")
@@ -46,10 +66,18 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "list":
-            return _list(get_profile(args.profile))
+            profile = get_profile(args.profile)
+            if args.shard is not None:
+                chosen, line = shards.choose(list(all_experiments().values()), args.shard, _costs(args))
+                print(line)
+                return _list(profile, {e.name for e in chosen})
+            return _list(profile)
         if args.command == "run":
             profile = get_profile(args.profile)
             experiments = [get_experiment(n) for n in args.names] or list(all_experiments().values())
+            if args.shard is not None:
+                experiments, line = shards.choose(experiments, args.shard, _costs(args))
+                print(line)
             # Before anything runs: a location that cannot take results would lose every result.
             try:
                 results_mod.check_writable(results_mod.results_dir())
@@ -74,6 +102,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: failed experiments: {', '.join(failed)}", file=sys.stderr)
                 return 3
             return 0
+        if args.command == "merge":
+            destination = results_mod.results_dir()
+            written = shards.merge([Path(f) for f in args.folders], destination)
+            print(f"merged {len(written)} results files from {len(args.folders)} folders into {destination}")
+            return 0
         if args.command == "show":
             get_experiment(args.name)
             stored, failure = results_mod.load_experiment(args.name)
@@ -84,19 +117,25 @@ def main(argv: list[str] | None = None) -> int:
                 if record is not None:
                     print(json.dumps(_without_samples(record.to_dict()), indent=1, ensure_ascii=False))
             return 0
-    except (UnknownExperimentError, UnknownProfileError, results_mod.ResultsError) as exc:
+    except (UnknownExperimentError, UnknownProfileError, results_mod.ResultsError, shards.ShardError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 2
 
 
-def _list(profile: Profile) -> int:
+def _costs(args: argparse.Namespace) -> Path | None:
+    return Path(args.costs) if args.costs else None
+
+
+def _list(profile: Profile, only: set[str] | None = None) -> int:
     from benchmarks.machine import machine_card
     from benchmarks.results import results_dir
     from benchmarks.runner import state
 
     card = machine_card()
     for name, exp in sorted(all_experiments().items()):
+        if only is not None and name not in only:
+            continue
         status, reasons = state(exp, profile, card, results_dir())
         why = f": {'; '.join(reasons)}" if reasons else ""
         print(f"{name:28s} {exp.workload:12s} {status}{why}")

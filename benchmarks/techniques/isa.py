@@ -8,6 +8,7 @@ Top-level imports stay light: the builder refuses to run if torch was loaded bef
 from __future__ import annotations
 
 import os
+import platform
 import re
 import sys
 import tempfile
@@ -36,6 +37,21 @@ ISA_CAPS: dict[str, dict[str, str]] = {
 ATEN_RANK = {"DEFAULT": 0, "AVX2": 1, "AVX512": 2}
 CAP_RANK = {"sse": 0, "avx2": 1, "native": 2}
 SIMD_BITS = {"DEFAULT": 128, "AVX2": 256, "AVX512": 512}
+
+
+# platform.machine() of the CPUs whose instruction sets the caps name (SSE4, AVX2, AVX-512).
+X86_MACHINES = ("x86_64", "amd64", "i386", "i686")
+
+
+def x86_only() -> str | None:
+    """Why this machine cannot run the caps (the runner records the experiment as skipped), or None."""
+    machine = platform.machine()
+    if machine.lower() in X86_MACHINES:
+        return None
+    return (
+        f"the SIMD caps (128-bit SSE4, 256-bit AVX2) are x86 instruction sets; this CPU is "
+        f"{machine or 'of an unknown architecture'}"
+    )
 
 
 class IsaCapError(RuntimeError):
@@ -155,6 +171,7 @@ EXPERIMENTS = [
         technique="principles",
         workload="minilm",
         variants=ISA_VARIANTS,
+        requires="benchmarks.techniques.isa:x86_only",
         grids={
             "toy": grid((1,), (16,)),
             # The 128-bit variant is several times slower: the default grid keeps it within budget.
@@ -167,6 +184,7 @@ EXPERIMENTS = [
         technique="principles",
         workload="digits-cnn",
         variants=ISA_VARIANTS,
+        requires="benchmarks.techniques.isa:x86_only",
         grids={"toy": grid((1, 32)), "default": grid((1, 32)), "full": grid((1, 32, 256))},
     ),
 ]
