@@ -175,7 +175,8 @@ def test_the_same_verdicts_on_both_machines_say_so(tmp_path, monkeypatch):
     directory = reference_dir(tmp_path, speed=1.5)
     add_machine(directory, [quantization(1.6)], card("Other CPU", ["AVX2"]), None, tmp_path)
     out, _ = render(directory, "<!-- bench:machine-verdicts -->", "en")
-    assert out.strip() == machines_page.TEXT["en"]["no_differ"].format(judged=2)
+    counts = "Reference CPU · 2026-12-01 (this build's machine, the reference): 2; Other CPU · 2026-12-01: 2"
+    assert out.strip() == machines_page.TEXT["en"]["no_differ"].format(judged=counts)
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -210,7 +211,7 @@ def test_across_machines_chart_has_one_series_per_machine(tmp_path):
         "Other CPU · 2026-12-01 · capped",
     ]
     assert [t["y"] for t in found] == [[1.5], [0.9]]
-    assert all(t["x"] == ["INT8"] for t in found)
+    assert all(t["x"] == ["int8"] and t["hovertext"] == ["INT8"] for t in found)
 
 
 def test_a_machine_without_the_experiment_is_named_below_the_chart(tmp_path):
@@ -359,8 +360,10 @@ def machines_site(tmp_path_factory, toy_results: Path) -> tuple[Path, dict[str, 
     site = root / "site"
     proc = build_site(reference, site)
     assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-5000:]
-    labels = {k: m.label for k, m in zip(("reference", "hostile", "capped"), found, strict=True)}
-    assert HOSTILE_CPU in labels["hostile"] and "capped" in labels["capped"]
+    assert found[0].reference
+    hostile_machine = next(m for m in found if m.card["cpu"] == HOSTILE_CPU)
+    capped_machine = next(m for m in found if m.card["cpu"] == cap_cpu)
+    labels = {"reference": found[0].label, "hostile": hostile_machine.label, "capped": capped_machine.label}
     return site, labels
 
 

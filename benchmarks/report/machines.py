@@ -61,7 +61,7 @@ class MachineResults:
     def label(self, lang: str) -> str:
         """The machine as a page names it, escaped; the reference says it is this build's."""
         name = md_text(self.machine.label)
-        return f"{name} ({_text(lang, 'reference')})" if self.machine.reference else name
+        return _text(lang, "reference").format(label=name) if self.machine.reference else name
 
 
 def machines(page: Renderer) -> list[MachineResults]:
@@ -255,8 +255,11 @@ def machine_verdicts(page: Renderer, arg: str | None, lang: str) -> str:
         differ += [c for c in differing_verdicts(reference, judged[entry.machine.id]) if c not in differ]
     total = len(reference)
     if not differ:
-        least = min(sum(1 for f in judged[e.machine.id].values() if f is not None) for e in found[1:])
-        return _text(lang, "no_differ").format(judged=least) + "\n"
+        counts = _text(lang, "list_sep").join(
+            f"{entry.label(lang)}: {sum(1 for f in judged[entry.machine.id].values() if f is not None)}"
+            for entry in found
+        )
+        return _text(lang, "no_differ").format(judged=counts) + "\n"
 
     def outcome(finding: claims.Finding | None, bold: bool) -> str:
         if finding is None:
@@ -300,6 +303,9 @@ def across_machines(page: Renderer, exp: str | None, lang: str) -> str:
     machine; nothing with one machine (the page's own charts show this build's)."""
     if exp is None or exp not in page.experiments:
         raise MarkerError(f"bench:across-machines: unknown experiment {exp!r}")
+    imported = machines_mod.machines_dir(page.directory)
+    if not imported.is_dir() or all(p.name.startswith(".") for p in imported.iterdir()):
+        return ""  # one machine: no results are read, the page is as it was
     found = machines(page)
     if len(found) == 1:
         return ""
@@ -320,13 +326,14 @@ def across_machines(page: Renderer, exp: str | None, lang: str) -> str:
             missing.append(entry.label(lang))
             continue
         labels = {v["name"]: v.get(f"label_{lang}", v["label"]) for v in result.config.get("variants", [])}
-        xs, ys, below, above = [], [], [], []
+        xs, hover, ys, below, above = [], [], [], [], []
         for name, row in point["variants"].items():
             speed = row.get("speedup")
             if not speed:
                 continue  # the baseline
             speeds.append(speed)
-            xs.append(md_text(labels.get(name, name)))
+            xs.append(md_text(name))  # the variant's short name; its label on hover
+            hover.append(md_text(labels.get(name, name)))
             ys.append(speed["median"])
             below.append(speed["median"] - speed["ci_low"])
             above.append(speed["ci_high"] - speed["median"])
@@ -334,6 +341,7 @@ def across_machines(page: Renderer, exp: str | None, lang: str) -> str:
             name=entry.label(lang),
             x=xs,
             y=ys,
+            hovertext=hover,
             marker_color=PALETTE[index % len(PALETTE)],
             error_y={"type": "data", "array": above, "arrayminus": below, "symmetric": False},
         )
@@ -341,7 +349,7 @@ def across_machines(page: Renderer, exp: str | None, lang: str) -> str:
     fig.add_hline(y=1.0, line_dash="dot")
     fig.update_layout(
         barmode="group",
-        yaxis_title=_text(lang, "across_axis").format(point=where, level=interval_level(speeds)),
+        yaxis_title=_text(lang, "across_axis").format(level=interval_level(speeds)),
     )
     title = _text(lang, "across_title").format(exp=md_code(exp), point=where)
     note = _text(lang, "across_missing").format(machines=", ".join(missing)) if missing else ""
