@@ -196,3 +196,81 @@ def test_recipe_experiments_ran_at_toy_size_and_render(toy_results):
         fig = roofline_figure(stored, lang)
         diamonds = [t for t in fig.data if t.marker.symbol == "diamond"]
         assert len(diamonds) == len(recipes.RECIPE_EXPERIMENTS)
+
+
+# ---- targets and the measured reasons for a miss ------------------------------------------------
+
+
+def _paired(
+    workload: str, peer: list[float], recipe: list[float], infos: dict | None = None
+) -> ExperimentResult:
+    """A two-variant recipes result for ``workload``: a peer and a candidate, both within the bar."""
+    rounds = {"pytorch-eager": [40.0] * len(peer), "peer": peer, "cand": recipe}
+    result = synthetic(rounds, {}, {"peer": recipes.PEER, "cand": recipes.CANDIDATE})
+    result.config["workload"] = workload
+    if workload != "minilm":
+        result.points[0]["params"] = {"batch": 1}
+        good = {"accuracy": 0.98, "accuracy_drop_points": 0.0, "agreement": 1.0}
+        good |= {"cosine_mean": 1.0, "top1_agreement": 1.0}  # the ResNet-50 fidelity bar reads these
+        for name in rounds:
+            result.variants[name]["quality"] = good
+    for name, info in (infos or {}).items():
+        result.variants[name]["info"] = info
+    return result
+
+
+@pytest.mark.parametrize(
+    ("workload", "peer", "recipe", "met", "goal_met"),
+    [
+        ("minilm", [13.0, 13.0, 13.0], [10.0, 10.0, 10.0], True, True),  # 1.3x: the goal is the target
+        ("minilm", [12.0, 12.0, 12.0], [10.0, 10.0, 10.0], False, False),  # 1.2x
+        ("digits-cnn", [13.0, 13.0, 13.0], [10.0, 10.0, 10.0], True, True),
+        ("digits-cnn", [11.0, 11.5, 12.0], [10.0, 10.0, 10.0], True, False),  # matches the peer, aim missed
+        ("digits-cnn", [9.0, 10.5, 11.0], [10.0, 10.0, 10.0], False, False),  # lower end under 1x
+    ],
+)
+def test_each_target_can_be_met_matched_or_missed(workload, peer, recipe, met, goal_met):
+    found = rules.outcome(_paired(workload, peer, recipe))
+    assert found.met is met and found.goal_met is goal_met
+    assert (found.reasons == []) is goal_met  # a miss always names a reason, "unexplained" included
+
+
+def test_a_miss_names_each_measured_limit_that_applies():
+    fp32 = {"engine": "onnxruntime", "compute_precision": "fp32"}
+    base = {"params": 1_000_000, "io_bytes_per_item": {"b1": 1000}, "flops_per_item": {"b1": 2e8}}
+    result = _paired("digits-cnn", [11.0, 11.0, 11.0], [10.0, 10.0, 10.0], {"peer": fp32, "cand": fp32})
+    result.variants["pytorch-eager"]["info"] = base
+    from benchmarks.points import shape_key
+
+    key = shape_key({"batch": 1})
+    base["io_bytes_per_item"], base["flops_per_item"] = {key: 1000}, {key: 2e8}
+
+    def kinds(**limits):
+        return [r.kind for r in rules.outcome(result, **limits).reasons]
+
+    assert kinds() == ["same-kernels"]
+    # 4 MB of FP32 weights in 10 ms is 0.4 GB/s: bandwidth-bound against 0.5 GB/s, cache-resident
+    # against 0.1 GB/s (four times what DRAM gives), no limit against 10 GB/s.
+    assert "bandwidth" in kinds(bandwidth_gb_s=0.5)
+    assert "bandwidth" not in kinds(bandwidth_gb_s=0.1)
+    assert "bandwidth" not in kinds(bandwidth_gb_s=10.0)
+    assert "overhead" in kinds(overhead_ms={"onnxruntime": 3.0})
+    assert "overhead" not in kinds(overhead_ms={"onnxruntime": 0.1})
+    # 2e8 FLOPs in 10 ms is 20 GFLOP/s
+    assert "peak" in kinds(peak={"fp32": 30.0})
+    assert "peak" not in kinds(peak={"fp32": 100.0})
+    other = _paired("digits-cnn", [11.0] * 3, [10.0] * 3, {"peer": {"engine": "litert"}, "cand": fp32})
+    assert [r.kind for r in rules.outcome(other).reasons] == ["unexplained"]
+
+
+def test_the_targets_table_shows_every_point_and_the_reason():
+    from benchmarks.report import recipes as page
+
+    result = _paired("digits-cnn", [9.0, 10.5, 11.0], [10.0, 10.0, 10.0])
+    rows = page.targets_rows(result, "en", {})
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["outcome"].startswith("missed by")
+    assert "none of the measured limits" in row["measured reason for a miss"]
+    zh = page.targets_rows(result, "zh", {})[0]
+    assert zh["结果"].startswith("未达到")

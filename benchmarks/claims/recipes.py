@@ -3,8 +3,9 @@
 ``select`` takes the fastest recipe candidate that meets the workload's quality bar
 against the fastest peer within the same bar (what a reader would use instead),
 and the ratio of the two from their paired rounds; ``TARGETS`` is how much faster
-the recipe should be. ``peaks``, ``compute_precision`` and ``achieved`` place each
-variant against this machine's measured matrix-multiply peak.
+the recipe should be. ``compute_precision`` and ``achieved`` place each variant against this
+machine's peaks (``benchmarks.claims.peaks``); ``outcome`` judges a point against its target
+and names the measured reasons for a miss.
 """
 
 from __future__ import annotations
@@ -18,9 +19,33 @@ from benchmarks.results import ExperimentResult
 from benchmarks.techniques.onnxruntime import PYTORCH_EAGER
 from benchmarks.techniques.recipes import CANDIDATE, PEER
 
-# How much faster than the fastest peer within the bar the recipe should be (a benchmark target,
-# set for MiniLM at batch 1 and 128 tokens; other workloads report the ratio without one).
-TARGETS = {"minilm": 1.25}
+
+@dataclass(frozen=True)
+class Target:
+    """How much faster than the fastest peer within the bar the recipe should be, at every point
+    of the grid (benchmark targets, reported on the page, never a failed build).
+
+    ``goal``: the ratio the recipe aims at (judged on the median of the paired per-round ratios).
+    ``floor``: when set, the lower end of the ratio's interval must reach it for the target to be
+    met (the recipe at least matches the peer); when None, the median must reach ``goal``.
+    """
+
+    goal: float
+    floor: float | None = None
+
+
+TARGETS = {
+    "minilm": Target(goal=1.25),
+    "digits-cnn": Target(goal=1.25, floor=1.0),
+    "resnet50": Target(goal=1.25, floor=1.0),
+}
+
+# Thresholds that name why a recipe misses its goal (each compares two measured figures).
+OVERHEAD_SHARE = 0.2  # an empty call through the recipe's engine costs this share of its latency
+# The weights and inputs streamed once per call reach this share of the measured DRAM bandwidth; a
+# rate above CACHE_SHARE of it cannot come from DRAM (the weights sit in cache), so it names no limit.
+BANDWIDTH_SHARE, CACHE_SHARE = 0.5, 1.2
+PEAK_SHARE = 0.5  # the recipe reaches this share of the matrix-multiply peak at its precision
 
 
 # ---- selection (reads stored results only) ----------------------------------------------------
@@ -118,12 +143,6 @@ def select(result: ExperimentResult, params: dict[str, int] | None = None) -> Se
 
 # ---- the page (reads stored results only) -------------------------------------------------------
 
-PEAK_VARIANTS = {
-    "fp32": ("gemm-fp32-torch", "gemm-fp32-numpy"),
-    "bf16": ("gemm-bf16-torch",),
-    "int8": ("gemm-int8",),
-}
-
 
 def compute_precision(info: dict[str, Any]) -> str:
     """What a variant's heavy layers computed in: its own record, else OpenVINO's runtime report."""
@@ -134,22 +153,6 @@ def compute_precision(info: dict[str, Any]) -> str:
     return "int8" if "int8" in str(info.get("precision", "")) else "fp32"
 
 
-def peaks(gemm: ExperimentResult | None) -> dict[str, float]:
-    """This machine's measured matrix-multiply peak per precision, GFLOP/s (roofline/gemm)."""
-    if gemm is None:
-        return {}
-    params = gemm.points[0]["params"]
-    measured = {}
-    for name, record in gemm.variants.items():
-        entry = next(p for p in gemm.points if p["params"] == params)["variants"][name]
-        measured[name] = record["info"]["flops_per_call"] / entry["latency"]["p50"] / 1e6
-    return {
-        precision: max(measured[n] for n in names if n in measured)
-        for precision, names in PEAK_VARIANTS.items()
-        if any(n in measured for n in names)
-    }
-
-
 def achieved(result: ExperimentResult, entry: Entry, params: dict[str, int]) -> float | None:
     """GFLOP/s a variant achieved: the FP32 model's FLOPs at this shape over its p50 latency."""
     from benchmarks.points import shape_key
@@ -158,3 +161,139 @@ def achieved(result: ExperimentResult, entry: Entry, params: dict[str, int]) -> 
     if flops is None:
         return None
     return flops * params.get("batch", 1) / entry.p50_ms / 1e6
+
+
+# ---- targets and the measured reasons for a miss (reads stored results only) --------------------
+
+
+def engine_of(info: dict[str, Any]) -> str:
+    """The engine whose kernels ran a variant (a sentence-transformers backend names its engine)."""
+    engine = str(info.get("engine", ""))
+    if engine.startswith("sentence-transformers"):
+        return {"onnx": "onnxruntime", "openvino": "openvino", "torch": "pytorch"}.get(
+            info.get("backend", ""), engine
+        )
+    return engine
+
+
+@dataclass(frozen=True)
+class Reason:
+    """A measured reason a recipe misses its goal: ``kind`` names it, ``figures`` carry the numbers."""
+
+    kind: str  # "overhead", "bandwidth", "same-kernels", "peak", "unexplained"
+    figures: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    selection: Selection
+    target: Target | None
+    met: bool | None  # None: no ratio (no recipe or no peer within the bar) or no target
+    goal_met: bool | None
+    reasons: list[Reason]
+
+
+def traffic_bytes(result: ExperimentResult, entry: Entry, params: dict[str, int]) -> float | None:
+    """Bytes a call must stream at least: the weights at the variant's precision, plus inputs and outputs."""
+    from benchmarks.points import shape_key
+
+    info = result.variants[PYTORCH_EAGER.name]["info"]
+    io = info.get("io_bytes_per_item", {}).get(shape_key(params))
+    if io is None or "params" not in info:
+        return None
+    width = {"fp32": 4, "bf16": 2, "int8": 1}.get(
+        compute_precision(result.variants[entry.variant]["info"]), 4
+    )
+    return width * info["params"] + io * params.get("batch", 1)
+
+
+def reasons(
+    result: ExperimentResult,
+    chosen: Selection,
+    overhead_ms: dict[str, float],
+    peak: dict[str, float],
+    bandwidth_gb_s: float | None,
+) -> list[Reason]:
+    """Every measured limit that applies to the recipe at this point; "unexplained" when none does."""
+    recipe, peer = chosen.recipe, chosen.peer
+    if recipe is None or peer is None:
+        return []
+    info = result.variants[recipe.variant]["info"]
+    engine, precision = engine_of(info), compute_precision(info)
+    found = []
+    if (empty := overhead_ms.get(engine)) is not None and empty >= OVERHEAD_SHARE * recipe.p50_ms:
+        found.append(
+            Reason(
+                "overhead",
+                {
+                    "engine": engine,
+                    "empty_ms": empty,
+                    "p50_ms": recipe.p50_ms,
+                    "share": empty / recipe.p50_ms,
+                },
+            )
+        )
+    traffic = traffic_bytes(result, recipe, chosen.params)
+    if traffic and bandwidth_gb_s:
+        streamed = traffic / recipe.p50_ms / 1e6
+        if BANDWIDTH_SHARE * bandwidth_gb_s <= streamed <= CACHE_SHARE * bandwidth_gb_s:
+            found.append(
+                Reason(
+                    "bandwidth",
+                    {"gb_s": streamed, "bandwidth_gb_s": bandwidth_gb_s, "share": streamed / bandwidth_gb_s},
+                )
+            )
+    peer_info = result.variants[peer.variant]["info"]
+    if engine and engine_of(peer_info) == engine and compute_precision(peer_info) == precision:
+        found.append(Reason("same-kernels", {"engine": engine, "precision": precision}))
+    gflop_s = achieved(result, recipe, chosen.params)
+    if gflop_s and precision in peak and gflop_s >= PEAK_SHARE * peak[precision]:
+        found.append(
+            Reason(
+                "peak",
+                {
+                    "gflop_s": gflop_s,
+                    "peak": peak[precision],
+                    "share": gflop_s / peak[precision],
+                    "precision": precision,
+                },
+            )
+        )
+    return found or [Reason("unexplained", {})]
+
+
+def outcome(
+    result: ExperimentResult,
+    params: dict[str, int] | None = None,
+    overhead_ms: dict[str, float] | None = None,
+    peak: dict[str, float] | None = None,
+    bandwidth_gb_s: float | None = None,
+) -> Outcome:
+    """The recipe against its target at one point, with the measured reasons when it misses the goal."""
+    chosen = select(result, params)
+    target = TARGETS.get(result.config["workload"])
+    ratio = chosen.ratio
+    if target is None or ratio is None:
+        return Outcome(chosen, target, None, None, [])
+    goal_met = ratio.median >= target.goal
+    met = ratio.ci_low >= target.floor if target.floor is not None else goal_met
+    why = [] if goal_met else reasons(result, chosen, overhead_ms or {}, peak or {}, bandwidth_gb_s)
+    return Outcome(chosen, target, met, goal_met, why)
+
+
+def outcomes(result: ExperimentResult, **limits: Any) -> list[Outcome]:
+    """``outcome`` at every point the experiment measured, in grid order."""
+    return [outcome(result, point["params"], **limits) for point in result.points]
+
+
+def bandwidth(copy: ExperimentResult | None) -> float | None:
+    """This machine's measured memory bandwidth, GB/s (the best copy probe of roofline/bandwidth)."""
+    if copy is None:
+        return None
+    probe = copy.points[0]["variants"]
+    rates = [
+        record["info"]["bytes_per_call"] / probe[name]["latency"]["p50"] / 1e6
+        for name, record in copy.variants.items()
+        if name in probe
+    ]
+    return max(rates, default=None)

@@ -89,8 +89,17 @@ def calibration_items(workload: ModuleType) -> list[dict[str, np.ndarray]]:
     raise KeyError(f"no calibration data for {workload.NAME}")
 
 
-def int8_ir(workload: ModuleType, fp32_xml: Path) -> tuple[Path, dict[str, Any], bool]:
-    """The FP32 IR quantised by NNCF after training, on ``calibration_items`` (cached)."""
+def int8_ir(
+    workload: ModuleType, fp32_xml: Path, accuracy_control: bool = False
+) -> tuple[Path, dict[str, Any], bool]:
+    """The FP32 IR quantised by NNCF after training, on ``calibration_items`` (cached).
+
+    With ``accuracy_control``, NNCF's ``quantize_with_accuracy_control`` ranks the quantised layers
+    by their measured effect on a validation metric and returns the most sensitive ones to floating
+    point until the metric is within ``AC_MAX_DROP`` of FP32's: the layers kept in higher precision
+    are chosen by measurement, not by hand. The validation metric is the mean cosine to the FP32
+    model's embeddings on held-out training-corpus sentences (never the evaluation sentences).
+    """
     import openvino as ov
 
     def make(folder: Path) -> dict[str, Any]:
@@ -100,21 +109,105 @@ def int8_ir(workload: ModuleType, fp32_xml: Path) -> tuple[Path, dict[str, Any],
         # --8<-- [start:nncf]
         fp32_model = ov.Core().read_model(fp32_xml)
         transformer = workload.NAME == "minilm"
+        settings: dict[str, Any] = {
+            "subset_size": len(items),
+            # For transformers NNCF also runs SmoothQuant first (activation outliers moved into the
+            # weights), with its default alpha for MatMul.
+            "model_type": nncf.ModelType.TRANSFORMER if transformer else None,
+        }
         start = time.perf_counter()
-        int8_model = nncf.quantize(
-            fp32_model,
-            nncf.Dataset(items),
-            subset_size=len(items),
-            model_type=nncf.ModelType.TRANSFORMER if transformer else None,
-        )
+        if accuracy_control:
+            validation, metric = validation_metric(workload, fp32_xml)
+            int8_model = nncf.quantize_with_accuracy_control(
+                fp32_model,
+                nncf.Dataset(items),
+                nncf.Dataset(validation),
+                metric,
+                max_drop=AC_MAX_DROP,
+                **settings,
+            )
+        else:
+            int8_model = nncf.quantize(fp32_model, nncf.Dataset(items), **settings)
         calibrate_s = time.perf_counter() - start
         ov.save_model(int8_model, folder / "model.xml", compress_to_fp16=False)
         # --8<-- [end:nncf]
-        return {"calibrate_s": calibrate_s, "calibration_batches": len(items)}
+        kept = [
+            op.get_friendly_name()
+            for op in int8_model.get_ops()
+            if op.get_type_name() == "MatMul" and not _fed_by_fake_quantize(op)
+        ]
+        meta = {
+            "calibrate_s": calibrate_s,
+            "calibration_batches": len(items),
+            "accuracy_control": accuracy_control,
+            "matmuls_left_in_float": len(kept),
+        }
+        if accuracy_control:
+            compiled = ov.Core().compile_model(int8_model, "CPU")
+            meta["validation_cosine"] = metric(compiled, validation)[0]
+            meta["validation_max_drop"] = AC_MAX_DROP
+        return meta
 
-    inputs = {"fp32": fp32_xml.parent.name, "calibration": CALIBRATION[workload.NAME]}
-    code = (int8_ir, calibration_items)
-    return converted_model("openvino-int8", workload, inputs, make, code=code, packages=("openvino", "nncf"))
+    inputs = {
+        "fp32": fp32_xml.parent.name,
+        "calibration": CALIBRATION[workload.NAME],
+        "accuracy_control": accuracy_control,
+    }
+    code = (int8_ir, calibration_items, validation_metric, _fed_by_fake_quantize)
+    kind = "openvino-int8-ac" if accuracy_control else "openvino-int8"
+    return converted_model(kind, workload, inputs, make, code=code, packages=("openvino", "nncf"))
+
+
+AC_MAX_DROP = 0.005  # the validation cosine may fall by at most this much below FP32's 1.0
+AC_VALIDATION = 96  # held-out training sentences (after the calibration ones)
+
+
+def validation_metric(workload: ModuleType, fp32_xml: Path) -> tuple[list[Any], Callable[..., Any]]:
+    """Validation items and NNCF's validation function: the mean cosine of a model's embeddings to
+    the FP32 model's, on training-corpus sentences that neither calibrate nor evaluate."""
+    import openvino as ov
+
+    if workload.NAME != "minilm":
+        raise ValueError(f"no accuracy-control metric for {workload.NAME}")
+    from benchmarks.workloads.minilm_corpus import train_texts
+
+    start = CALIBRATION[workload.NAME]
+    texts = train_texts()[start : start + AC_VALIDATION]
+    tokenizer = workload.tokenizer()
+    batches = [
+        tokenizer(
+            texts[i : i + 8],
+            padding=True,
+            truncation=True,
+            max_length=workload.EVAL_MAX_LENGTH,
+            return_tensors="np",
+        )
+        for i in range(0, len(texts), 8)
+    ]
+    items = [{name: b[name].astype(np.int64) for name in workload.INPUT_NAMES} for b in batches]
+    reference = ov.Core().compile_model(
+        ov.Core().read_model(fp32_xml), "CPU", {"INFERENCE_PRECISION_HINT": "f32"}
+    )
+    expected = [np.array(reference(item)[0]) for item in items]
+    index = {item["input_ids"].tobytes(): i for i, item in enumerate(items)}
+
+    def metric(compiled: Any, data: Any) -> tuple[float, list[float]]:
+        per_item = []
+        for item in data:
+            got, want = np.array(compiled(item)[0]), expected[index[item["input_ids"].tobytes()]]
+            cos = np.sum(got * want, 1) / (np.linalg.norm(got, axis=1) * np.linalg.norm(want, axis=1))
+            per_item.append(float(cos.mean()))
+        return float(np.mean(per_item)), per_item
+
+    return items, metric
+
+
+def _fed_by_fake_quantize(op: Any) -> bool:
+    return any(
+        source.get_node().get_type_name() == "FakeQuantize"
+        or any(s.get_node().get_type_name() == "FakeQuantize" for s in source.get_node().input_values())
+        for source in op.input_values()
+    )
 
 
 def runtime_precisions(compiled: Any) -> tuple[dict[str, int], dict[str, int]]:
@@ -235,10 +328,25 @@ def build_static(workload: ModuleType, options: dict, threads: int, workdir: Pat
     ir_dir, meta, reused = fp32_ir(workload, model)
     costs["convert_s"] = meta["convert_s"]
     del model
+    precision = options.get("precision", "default")
+    record: dict[str, Any] = {}
+    if precision in ("int8", "int8-ac"):
+        # INT8 where NNCF put its quantisers; the layers left in floating point run at the CPU
+        # plugin's default precision (BF16 where the CPU has it, FP32 where it does not).
+        ir_dir, int8_meta, int8_reused = int8_ir(workload, ir_dir / "model.xml", precision == "int8-ac")
+        costs["calibrate_s"] = int8_meta["calibrate_s"]
+        record.update(
+            calibration_batches=int8_meta["calibration_batches"],
+            int8_reused_from_cache=int8_reused,
+            nncf_accuracy_control=int8_meta.get("accuracy_control", False),
+            matmuls_left_in_float=int8_meta.get("matmuls_left_in_float"),
+            **{k: int8_meta[k] for k in ("validation_cosine", "validation_max_drop") if k in int8_meta},
+        )
+        precision = "default"
     core = ov.Core()
-    config = compile_config(threads, options.get("precision", "default"), latency=True)
+    config = compile_config(threads, precision, latency=True)
     compiled: dict[tuple, Any] = {}
-    record: dict[str, Any] = {
+    record |= {
         "engine": "openvino",
         "openvino": ov.get_version(),
         "ir_reused_from_cache": reused,
@@ -287,7 +395,7 @@ def build_static(workload: ModuleType, options: dict, threads: int, workdir: Pat
         inference_precision_hint=hint,
         heavy_layer_precisions=heavy,
         runtime_precisions=every,
-        precision=hint,
+        precision=f"int8 (NNCF) + {hint}" if "calibrate_s" in costs else hint,
         compute_precision=precision_class(heavy, hint),
         threads=threads,
     )

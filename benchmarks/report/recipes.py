@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -23,6 +23,7 @@ from benchmarks.report.strings import RECIPES, t
 from benchmarks.results import ExperimentResult
 
 if TYPE_CHECKING:
+    from benchmarks.claims.recipes import Outcome, Target
     from benchmarks.report.page import Renderer
 
 # A sentence-transformers backend and the bare engine call it wraps, at the same precision.
@@ -63,7 +64,7 @@ def table_rows(result: ExperimentResult, lang: str, peak: dict[str, float]) -> l
 def summary_lines(result: ExperimentResult, lang: str, peak: dict[str, float]) -> list[str]:
     """The recipe, the fastest peer, their paired ratio against the target, the framework's
     overhead over its bare engine, and how near the recipe runs to this machine's peak."""
-    from benchmarks.claims.recipes import TARGETS, achieved, compute_precision, select
+    from benchmarks.claims.recipes import achieved, compute_precision, select
 
     text, names = RECIPES[lang], labels(result, lang)
     chosen = select(result)
@@ -78,19 +79,16 @@ def summary_lines(result: ExperimentResult, lang: str, peak: dict[str, float]) -
     lines.append(
         text["peer_line"].format(label=names[peer.variant], p50=peer.p50_ms) if peer else text["no_peer"]
     )
-    target = TARGETS.get(result.config["workload"])
     if ratio:
-        line = text["ratio"].format(
-            median=ratio.median,
-            low=ratio.ci_low,
-            high=ratio.ci_high,
-            rounds=ratio.rounds,
-            level=interval_label(ratio.confidence),
+        lines.append(
+            text["ratio"].format(
+                median=ratio.median,
+                low=ratio.ci_low,
+                high=ratio.ci_high,
+                rounds=ratio.rounds,
+                level=interval_label(ratio.confidence),
+            )
         )
-        if target:
-            outcome = text["met"] if ratio.median >= target else text["not_met"]
-            line += text["target"].format(target=target, outcome=outcome)
-        lines.append(line)
     by_name = {e.variant: e for e in chosen.entries}
     for framework, engine in FRAMEWORK_PAIRS:
         if framework in by_name and engine in by_name:
@@ -117,6 +115,61 @@ def summary_lines(result: ExperimentResult, lang: str, peak: dict[str, float]) -
                 )
             )
     return lines
+
+
+def target_text(target: Target, lang: str) -> str:
+    text = RECIPES[lang]
+    if target.floor is None:
+        return text["target_goal"].format(goal=target.goal)
+    return text["target_floor"].format(floor=target.floor, goal=target.goal)
+
+
+def outcome_text(outcome: Outcome, lang: str) -> str:
+    text, ratio = RECIPES[lang], outcome.selection.ratio
+    if outcome.met is None or ratio is None or outcome.target is None:
+        return text["outcome_none"]
+    short = outcome.target.goal / ratio.median - 1
+    if outcome.goal_met:
+        return text["outcome_met"]
+    return text["outcome_matched" if outcome.met else "outcome_missed"].format(short=short)
+
+
+def why_text(outcome: Outcome, lang: str) -> str:
+    text = RECIPES[lang]
+    return (
+        "; ".join(
+            text[f"why:{reason.kind}"].format(
+                **{k: md_text(v) if isinstance(v, str) else v for k, v in reason.figures.items()}
+            )
+            for reason in outcome.reasons
+        )
+        or "-"
+    )
+
+
+def targets_rows(result: ExperimentResult, lang: str, limits: dict[str, Any]) -> list[dict[str, str]]:
+    """One row per measured point: the recipe, the fastest peer, their ratio against the target, and
+    the measured reasons when the goal is missed."""
+    from benchmarks.claims.recipes import outcomes
+
+    text, names = RECIPES[lang], labels(result, lang)
+    rows = []
+    for found in outcomes(result, **limits):
+        chosen, ratio = found.selection, found.selection.ratio
+        rows.append(
+            {
+                text["point"]: point_label(chosen.params, lang),
+                text["recipe_col"]: names[chosen.recipe.variant] if chosen.recipe else "-",
+                text["peer_col"]: names[chosen.peer.variant] if chosen.peer else "-",
+                text["ratio_col"]: f"{ratio.median:.2f}× [{ratio.ci_low:.2f}, {ratio.ci_high:.2f}]"
+                if ratio
+                else "-",
+                text["target_col"]: target_text(found.target, lang) if found.target else "-",
+                text["outcome_col"]: outcome_text(found, lang),
+                text["why_col"]: why_text(found, lang),
+            }
+        )
+    return rows
 
 
 def figure(result: ExperimentResult, lang: str, point: str) -> go.Figure:
@@ -154,7 +207,8 @@ def figure(result: ExperimentResult, lang: str, point: str) -> go.Figure:
 
 def recipes(page: Renderer, workload: str | None, lang: str) -> str:
     """The recipe chosen by rule against the peers, measured in one run (``recipes/<workload>``)."""
-    from benchmarks.claims.recipes import peaks
+    from benchmarks.claims.peaks import overhead_ms, peaks
+    from benchmarks.claims.recipes import bandwidth
     from benchmarks.techniques.recipes import RECIPE_EXPERIMENTS
 
     exp = f"recipes/{workload}"
@@ -167,15 +221,27 @@ def recipes(page: Renderer, workload: str | None, lang: str) -> str:
     gemm = page.all_ok().get("roofline/gemm")
     if gemm is not None:
         page.used.add("roofline/gemm")
-    peak = peaks(gemm)
+    # The higher of the measured and the theoretical peak at each precision (benchmarks.claims.peaks).
+    peak = {p: found.best for p, found in peaks(gemm, gemm.machine if gemm else {}).items() if found.best}
+    limits: dict[str, Any] = {"peak": peak}
+    for exp_name, key, read in (
+        ("overhead/empty-call", "overhead_ms", overhead_ms),
+        ("roofline/bandwidth", "bandwidth_gb_s", bandwidth),
+    ):
+        found = page.all_ok().get(exp_name)
+        if found is not None:
+            page.used.add(exp_name)
+        limits[key] = read(found)
     module = workloads.get(workload)
     point = point_label(module.REFERENCE_POINT, lang)
     bar = module.QUALITY_BAR_ZH if lang == "zh" else module.QUALITY_BAR
     lines = "\n\n".join(summary_lines(result, lang, peak))
+    targets = bench_table(markdown_table(pd.DataFrame(targets_rows(result, lang, limits))))
     table = bench_table(markdown_table(pd.DataFrame(table_rows(result, lang, peak))))
     chart = page.chart(figure(result, lang, point), f"chart-recipes-{workload}-{lang}")
     return (
-        f"{notice}\n{lines}\n\n<small>{t(lang, 'at_point')}: {point} · "
+        f"{notice}\n{lines}\n\n{RECIPES[lang]['targets_title']}\n\n{targets}\n"
+        f"<small>{t(lang, 'at_point')}: {point} · "
         f"{t(lang, 'quality_bar')}: {bar} · {RECIPES[lang]['legend']}</small>\n\n"
         f"{table}\n{chart}\n"
     )

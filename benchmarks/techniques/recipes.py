@@ -200,6 +200,31 @@ LITERT_BOUND_1T = VariantSpec(
     {"role": CANDIDATE, **BOUND_ONE_THREAD},
     LITERT.packages,
 )
+OPENVINO_STATIC_INT8 = VariantSpec(
+    "recipe-openvino-static-int8",
+    "OpenVINO INT8 (NNCF; transformers: SmoothQuant), static shapes, latency hint, bound inputs",
+    "OpenVINO INT8(NNCF;Transformer 模型另加 SmoothQuant),静态形状、延迟优先、输入预绑定",
+    f"{MODULE}:build_openvino_static",
+    {"role": CANDIDATE, "precision": "int8"},
+    ("openvino", "nncf"),
+)
+OPENVINO_STATIC_INT8_AC = VariantSpec(
+    "recipe-openvino-static-int8-ac",
+    "OpenVINO INT8, NNCF accuracy control (sensitive layers kept in float by measurement), static "
+    "shapes, latency hint",
+    "OpenVINO INT8,NNCF 精度控制(按实测敏感度把敏感层留在浮点)、静态形状、延迟优先",
+    f"{MODULE}:build_openvino_static",
+    {"role": CANDIDATE, "precision": "int8-ac"},
+    ("openvino", "nncf"),
+)
+ORT_INT8_DYNAMIC_BOUND = VariantSpec(
+    "recipe-ort-int8-dynamic-pc",
+    "ONNX Runtime dynamic INT8, per-channel weight scales, all optimisations, IO binding",
+    "ONNX Runtime 动态 INT8,按通道的权重缩放、全部优化、IO 绑定",
+    "benchmarks.techniques.quantization:build_onnxruntime_int8",
+    {"role": CANDIDATE, "mode": "dynamic", "per_channel": True, "io_binding": True},
+    ORT_PACKAGES,
+)
 ORT_BOUND_1T = VariantSpec(
     "recipe-ort-bound-1t",
     "ONNX Runtime, all optimisations, IO binding, one thread",
@@ -214,10 +239,22 @@ EXPERIMENTS = [
         name="recipes/minilm",
         technique="recipes",
         workload="minilm",
-        variants=(BASELINE, *MINILM_PEERS, ORT_DEFAULTS, OPENVINO_DEFAULTS, OPENVINO_STATIC),
+        variants=(
+            BASELINE,
+            *MINILM_PEERS,
+            ORT_DEFAULTS,
+            OPENVINO_DEFAULTS,
+            OPENVINO_STATIC,
+            OPENVINO_STATIC_F32,
+            # NNCF with accuracy control: its plain INT8 plus a measured check that returns the most
+            # sensitive layers to float until the validation metric holds (plain NNCF on its own
+            # would be the same model whenever no layer needs returning).
+            OPENVINO_STATIC_INT8_AC,
+            ORT_INT8_DYNAMIC_BOUND,
+        ),
         grids={
             "toy": ({"batch": 1, "seq_len": 16},),
-            "default": ({"batch": 1, "seq_len": 128},),
+            "default": ({"batch": 1, "seq_len": 128}, {"batch": 8, "seq_len": 128}),
             "full": ({"batch": 1, "seq_len": 128}, {"batch": 8, "seq_len": 128}),
         },
     ),
@@ -234,10 +271,15 @@ EXPERIMENTS = [
             ORT_BOUND,
             ORT_BOUND_1T,
             OPENVINO_STATIC,
+            OPENVINO_STATIC_INT8,
             LITERT_BOUND,
             LITERT_BOUND_1T,
         ),
-        grids={"toy": ({"batch": 1},), "default": ({"batch": 1},), "full": ({"batch": 1}, {"batch": 256})},
+        grids={
+            "toy": ({"batch": 1}, {"batch": 8}),
+            "default": ({"batch": 1}, {"batch": 8}),
+            "full": ({"batch": 1}, {"batch": 8}, {"batch": 256}),
+        },
     ),
     # Random weights (labelled so on every page): only fidelity to FP32 is judged. LiteRT is left out
     # here as on the engines page: converting ResNet-50 costs more than the rest of the experiment.
@@ -253,8 +295,13 @@ EXPERIMENTS = [
             ORT_BOUND,
             OPENVINO_STATIC,
             OPENVINO_STATIC_F32,
+            OPENVINO_STATIC_INT8,
         ),
-        grids={"toy": ({"batch": 1},), "default": ({"batch": 1},), "full": ({"batch": 1}, {"batch": 8})},
+        grids={
+            "toy": ({"batch": 1},),
+            "default": ({"batch": 1}, {"batch": 8}),
+            "full": ({"batch": 1}, {"batch": 8}),
+        },
     ),
 ]
 RECIPE_EXPERIMENTS = tuple(e.name for e in EXPERIMENTS)
