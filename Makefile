@@ -92,7 +92,7 @@ bundle: $(STAMP)
 # Results attached to earlier releases, into archive/<tag>/ for the releases page (needs the
 # GitHub CLI and GH_TOKEN; SITE_VERSION: this release's tag, skipped).
 SITE_VERSION ?=
-archive:
+archive: $(STAMP)
 	bash scripts/fetch_release_archive.sh $(SITE_VERSION)
 
 import-bundles: $(STAMP)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m benchmarks list | run | show``."""
+"""Command line: ``python -m benchmarks list | run | show | merge | bundle | import | machines | archive``."""
 
 from __future__ import annotations
 
@@ -60,8 +60,13 @@ def main(argv: list[str] | None = None) -> int:
     adding = sub.add_parser("import", help="add bundles from other machines (results/machines/<id>/)")
     adding.add_argument("files", nargs="+", metavar="FILE", help="bundles written by 'bundle'")
     sub.add_parser("machines", help="list the machines with results: this one first, then the imported ones")
+    archiving = sub.add_parser(
+        "archive", help="add an earlier release's bundle to archive/<tag>/ (checked first)"
+    )
+    archiving.add_argument("file", metavar="FILE", help="the bundle attached to that release")
+    archiving.add_argument("--tag", required=True, help="the release's tag (the folder's name)")
     args = parser.parse_args(argv)
-    if args.command in ("bundle", "import", "machines"):
+    if args.command in ("bundle", "import", "machines", "archive"):
         return _machines_command(args)
 
     try:
@@ -151,13 +156,16 @@ def _without_samples(data: dict) -> dict:
 
 
 def _machines_command(args: argparse.Namespace) -> int:
-    """``bundle``, ``import`` and ``machines``: errors go to stderr with exit code 2."""
+    """``bundle``, ``import``, ``machines`` and ``archive``: errors go to stderr with exit code 2."""
     from benchmarks import bundle, machines
 
     try:
         if args.command == "bundle":
             path = bundle.write_bundle(args.output or ".", profile=args.profile, note=args.note)
             print(f"wrote {path}")
+            return 0
+        if args.command == "archive":
+            print(f"release {args.tag} -> {bundle.archive_release(args.file, args.tag)}")
             return 0
         if args.command == "import":
             bad = 0

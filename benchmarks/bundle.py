@@ -32,6 +32,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import secrets
 import shutil
 import tarfile
@@ -388,3 +389,34 @@ def import_bundle(path: Path | str, *, directory: Path | None = None) -> machine
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return machines.load_machine(target)
+
+
+RELEASE_TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
+
+
+def archive_release(path: Path | str, tag: str, *, archive: Path | None = None) -> Path:
+    """Add an earlier release's bundle (an untrusted download) to ``archive/<tag>/``, where the
+    releases page reads it: the tag must be a plain name, the bundle must pass every check of
+    ``read_bundle``, and the folder appears whole (written beside it, then renamed) or not at all.
+    Raises ``BundleError``; an existing folder for the tag is left as it is."""
+    if not RELEASE_TAG.fullmatch(tag) or ".." in tag:
+        raise BundleError(f"release tag {tag!r}: expected letters, digits, '.', '_', '+' or '-'")
+    archive = Path(archive or results_mod.archive_dir())
+    target = archive / tag
+    if os.path.lexists(target):
+        raise BundleError(f"{target} exists already; remove it to fetch release {tag} again")
+    _, found = read_bundle(path)
+    try:
+        archive.mkdir(parents=True, exist_ok=True)
+        staging = _fresh_folder(archive, f".{tag}.fetch-")
+    except OSError as exc:
+        raise BundleError(f"cannot write to {archive}: {exc.strerror or exc}") from None
+    try:
+        for name, data in sorted(found.items()):
+            with open(staging / Path(name).name, "xb") as fh:
+                fh.write(data)
+        os.rename(staging, target)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise BundleError(f"cannot write to {archive}: {exc.strerror or exc}") from None
+    return target

@@ -127,6 +127,13 @@ class VariantSpec:
         default=False,
         metadata={"help": "start from a bare interpreter, for settings that must precede `import torch`"},
     )
+    requires: str | None = field(
+        default=None,
+        metadata={
+            "help": "module:function returning why this machine cannot run the variant (then the "
+            "experiment runs without it and records it as skipped, with the reason), or None"
+        },
+    )
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,8 @@ class ExperimentResult:
     variants: dict[str, Any] = field(default_factory=dict)
     points: list[dict[str, Any]] = field(default_factory=list)
     cache_inputs: dict[str, Any] = field(default_factory=dict)
+    # Variants this machine could not run (an engine without a wheel for it): name -> reason.
+    skipped_variants: dict[str, str] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
@@ -146,6 +148,10 @@ def check_shape(data: dict[str, Any], source: str = "<dict>") -> None:
     for key in ("config", "machine", "one_time_costs", "variants", "cache_inputs"):
         if key in data:
             need(key, data[key], dict, "an object")
+    if "skipped_variants" in data:
+        need("skipped_variants", data["skipped_variants"], dict, "an object")
+        for name, reason in data["skipped_variants"].items():
+            need(f"skipped_variants.{name}", reason, str, "a string (the reason)")
     for key, value in data.get("machine", {}).items():
         if value is not None and not isinstance(value, str | int | float | list | dict):
             fail(f"machine.{key}", "a string, number, list or object", value)

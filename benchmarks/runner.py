@@ -74,7 +74,12 @@ def run_experiment(
         # took twice as long as the same builds in a row, and their one-time costs
         # measured the crowd); one at a time left a core idle during single-threaded
         # exports and imports.
-        pending = list(exp.variants)
+        result.skipped_variants = {
+            spec.name: reason
+            for spec in exp.variants[1:]
+            if spec.requires and (reason := import_builder(spec.requires)())
+        }
+        pending = [v for v in exp.variants if v.name not in result.skipped_variants]
         building: dict[Connection, Worker] = {}
         ready_at: dict[str, dict[str, Any]] = {}
         while pending or building:
@@ -120,7 +125,7 @@ def run_experiment(
         # One evaluation at a time too: evaluating beside a build slowed both. Outputs that an
         # earlier experiment stored for the same pure builder and options are reused.
         reference = None
-        specs = {v.name: v for v in exp.variants}
+        specs = {v.name: v for v in exp.variants}  # (skipped variants have no worker)
         for worker in workers:
             stored = _outputs_file(exp, specs[worker.name], prof, card, threads)
             outputs = _read_outputs(stored) if stored is not None else None

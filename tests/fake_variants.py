@@ -85,3 +85,12 @@ def build_held(workload, options, threads, workdir):
         return np.zeros((len(inputs["images"]), 10), dtype=np.float32)
 
     return Variant(lambda inputs: call, predict, {"engine": "held"}, {})
+
+
+def never_here():
+    """A variant's ``requires``: this machine cannot run it (as LiteRT without an aarch64 wheel)."""
+    return "no wheel of <this engine> for this machine"
+
+
+def always_here():
+    return None

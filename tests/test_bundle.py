@@ -489,3 +489,46 @@ def test_an_unusable_results_location_is_refused(other: dict, tmp_path: Path):
     with pytest.raises(bundle.BundleError, match="is not a folder"):
         bundle.import_bundle(other["bundle"], directory=location)
     assert location.read_text() == "not a folder"
+
+
+# ---- earlier releases' bundles (archive/<tag>/, read by the releases page) ---------------------
+
+
+def test_a_release_bundle_lands_whole_in_its_tag_folder(other: dict, tmp_path: Path):
+    archive = tmp_path / "archive"
+    folder = bundle.archive_release(other["bundle"], "v1.2.0", archive=archive)
+    assert folder == archive / "v1.2.0"
+    names = sorted(p.name for p in folder.iterdir())
+    assert names and all(n.endswith(".json") for n in names) and "bundle.json" not in names
+    for name in names:  # each file reads back as a result
+        results.load(folder / name)
+    assert [p.name for p in archive.iterdir()] == ["v1.2.0"]  # no staging folder left behind
+
+
+@pytest.mark.parametrize("tag", ["../evil", "..", ".hidden", "a/b", "", "v1 2", "x" * 80])
+def test_a_release_tag_that_is_not_a_plain_name_is_refused(other: dict, tmp_path: Path, tag: str):
+    with pytest.raises(bundle.BundleError, match="release tag"):
+        bundle.archive_release(other["bundle"], tag, archive=tmp_path / "archive")
+    assert not (tmp_path / "archive").exists() and not (tmp_path / "evil").exists()
+
+
+@pytest.mark.parametrize("case", ["parent path", "symlink", "checksum mismatch", "schema-invalid result"])
+def test_a_bad_release_bundle_is_refused_and_nothing_lands(case: str, other: dict, tmp_path: Path):
+    manifest, files = members(other["bundle"])
+    path = _bad(case, manifest, files, tmp_path / "bad.tar.gz", other["bundle"])
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    with pytest.raises(bundle.BundleError):
+        bundle.archive_release(path, "v0.9", archive=archive)
+    assert list(archive.iterdir()) == []
+
+
+def test_a_release_already_in_the_archive_is_left_as_it_is(other: dict, tmp_path: Path):
+    archive = tmp_path / "archive"
+    (archive / "v1.0").mkdir(parents=True)
+    (archive / "v1.0" / "kept.json").write_text("{}")
+    with pytest.raises(bundle.BundleError, match="exists already"):
+        bundle.archive_release(other["bundle"], "v1.0", archive=archive)
+    assert [p.name for p in (archive / "v1.0").iterdir()] == ["kept.json"]
+    proc = run_cli("archive", str(other["bundle"]), "--tag", "../x", env={"BENCH_ARCHIVE_DIR": str(archive)})
+    assert proc.returncode == 2 and "release tag" in proc.stderr and "Traceback" not in proc.stderr

@@ -181,3 +181,48 @@ def test_next_round_waits_until_the_previous_worker_stops_spinning():
         assert wait_until_idle(proc.pid) < 0.1  # idle now: the next round starts at once
     finally:
         proc.kill()
+
+
+def test_a_variant_this_machine_cannot_run_is_recorded_as_skipped_with_its_reason(tmp_path, cache_dir):
+    from benchmarks.report.page import Renderer
+
+    eager = "benchmarks.engines.pytorch:build_pytorch_eager"
+    here = VariantSpec("here", "here", "这里", eager, requires="tests.fake_variants:always_here")
+    absent = VariantSpec(
+        "absent", "Absent engine", "缺席引擎", eager, requires="tests.fake_variants:never_here"
+    )
+    exp = Experiment(
+        name="test/skipped-variant",
+        technique="test",
+        workload="digits-cnn",
+        variants=(PYTORCH_EAGER, here, absent),
+        grids=GRIDS,
+    )
+    [(_, status, _)] = run_all([exp], TOY, tmp_path, progress=lambda _: None)
+    assert status == "ok"
+    stored, _ = results.load_experiment("test/skipped-variant", tmp_path)
+    assert stored.skipped_variants == {"absent": "no wheel of <this engine> for this machine"}
+    assert set(stored.variants) == {PYTORCH_EAGER.name, "here"}
+    assert set(stored.points[0]["variants"]) == {PYTORCH_EAGER.name, "here"}
+
+    # Shown, never hidden: every page that loads the result names the variant and the reason (escaped).
+    page = Renderer(tmp_path)
+    page.experiments["test/skipped-variant"] = exp
+    for lang, label in (("en", "Absent engine"), ("zh", "缺席引擎")):
+        _, notice = page.load("test/skipped-variant", lang)
+        assert label in notice and "&lt;this engine&gt;" in notice and "<this engine>" not in notice
+
+
+def test_litert_is_skipped_where_its_packages_are_not_installed(monkeypatch):
+    import importlib.util
+
+    from benchmarks.engines import litert
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: None if name == "litert_torch" else real(name)
+    )
+    reason = litert.unavailable()
+    assert reason is not None and "litert_torch" in reason
+    monkeypatch.setattr(importlib.util, "find_spec", real)
+    assert litert.unavailable() is None  # installed here

@@ -20,7 +20,23 @@ PACKAGES = ("litert-torch", "ai-edge-litert")
 # The options of the tuned form (a recipe candidate): the interpreter's own thread count, and
 # inputs copied into the interpreter once instead of before every call.
 BOUND = {"bound": True}
+REQUIRES = "benchmarks.engines.litert:unavailable"
 BOUND_ONE_THREAD = {"bound": True, "threads": 1}
+
+
+def unavailable() -> str | None:
+    """Why LiteRT cannot run here: its converter or interpreter is not installed (on Linux aarch64,
+    litert-converter, which litert-torch needs, publishes no wheel). None when both are there."""
+    import importlib.util
+    import platform
+
+    missing = [name for name in ("litert_torch", "ai_edge_litert") if importlib.util.find_spec(name) is None]
+    if missing:
+        return (
+            f"LiteRT is not installed on this machine ({platform.machine()}): no module "
+            f"{', '.join(missing)} (requirements.txt installs it only where its wheels exist)"
+        )
+    return None
 
 
 def tflite_file(workload: ModuleType, model: Any, inputs: dict[str, np.ndarray]) -> tuple[Path, dict, bool]:

@@ -68,13 +68,13 @@ class Renderer:
                 exp=exp, date=md_text(stored.started), reason=md_reason(stored.reason)
             )
             return None, admonition("failure", t(lang, "failed"), body)
-        notice = ""
+        notice = skipped_variants(stored, lang)
         if failure is not None:
             skipped = failure.status == "skipped"
             body = t(lang, "skipped_body" if skipped else "failed_body").format(
                 exp=exp, date=md_text(failure.started), reason=md_reason(failure.reason)
             )
-            notice = admonition("warning", t(lang, "latest_skipped" if skipped else "latest_failed"), body)
+            notice += admonition("warning", t(lang, "latest_skipped" if skipped else "latest_failed"), body)
         return stored, notice
 
     def stored(
@@ -136,3 +136,17 @@ class Renderer:
             # a run of the current pipelines instead of failing the whole build.
             self.outdated[claim] = str(exc)
             return None, list(check.experiments), skipped
+
+
+def skipped_variants(result: ExperimentResult, lang: str) -> str:
+    """A notice naming the variants this machine could not run, with their reasons (never hidden)."""
+    if not result.skipped_variants:
+        return ""
+    key = "label_zh" if lang == "zh" else "label"
+    names = {v["name"]: v.get(key, v["name"]) for v in result.config["variants"]}
+    body = t(lang, "variant_skipped_body")
+    lines = [
+        "- " + body.format(label=md_text(names.get(name, name)), name=md_text(name), reason=md_reason(reason))
+        for name, reason in sorted(result.skipped_variants.items())
+    ]
+    return admonition("info", t(lang, "variants_skipped"), "\n".join(lines))

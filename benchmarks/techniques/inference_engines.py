@@ -22,6 +22,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from benchmarks.engines.litert import PACKAGES as LITERT_PACKAGES
+from benchmarks.engines.litert import REQUIRES as LITERT_REQUIRES
 from benchmarks.experiments import Experiment, VariantSpec
 from benchmarks.techniques.onnxruntime import ORT_ALL, PYTORCH_EAGER
 
@@ -93,6 +94,7 @@ LITERT = VariantSpec(
     "LiteRT(TensorFlow Lite)FP32,XNNPACK",
     f"{MODULE}:build_litert",
     packages=LITERT_PACKAGES,
+    requires=LITERT_REQUIRES,
 )
 
 
@@ -139,6 +141,7 @@ EXPERIMENTS = [
         workload="minilm",
         variants=(PYTORCH_EAGER, LITERT),
         grids={"toy": _tokens(1), "default": _tokens(1), "full": _tokens(1, 8)},
+        requires=LITERT_REQUIRES,
     ),
     Experiment(
         name="engines/resnet50",

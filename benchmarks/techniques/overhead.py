@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.engines.litert import PACKAGES as LITERT_PACKAGES
+from benchmarks.engines.litert import REQUIRES as LITERT_REQUIRES
 from benchmarks.experiments import Experiment, VariantSpec
 
 INPUT = "images"  # the digits workload's input: its timing inputs at batch 1 are one image
@@ -219,7 +221,8 @@ VARIANTS = (
         "LiteRT, input set once",
         "LiteRT,输入只设置一次",
         "benchmarks.techniques.overhead:build_litert",
-        packages=("litert-torch", "ai-edge-litert"),
+        packages=LITERT_PACKAGES,
+        requires=LITERT_REQUIRES,
     ),
 )
 

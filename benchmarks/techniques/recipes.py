@@ -21,6 +21,7 @@ of the two from their paired rounds. The peers run through
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -173,9 +174,7 @@ OPENVINO_INT8_PEER = VariantSpec(
     {**OPENVINO_INT8.options, "role": PEER},
     OPENVINO_INT8.packages,
 )
-LITERT_PEER = VariantSpec(
-    LITERT.name, LITERT.label, LITERT.label_zh, LITERT.builder, {"role": PEER}, LITERT.packages
-)
+LITERT_PEER = replace(LITERT, options={"role": PEER})
 ORT_BOUND = VariantSpec(
     "recipe-ort-bound",
     "ONNX Runtime, all optimisations, IO binding, all cores",
@@ -191,6 +190,7 @@ LITERT_BOUND = VariantSpec(
     LITERT.builder,
     {"role": CANDIDATE, **BOUND},
     LITERT.packages,
+    requires=LITERT.requires,
 )
 LITERT_BOUND_1T = VariantSpec(
     "recipe-litert-bound-1t",
@@ -199,6 +199,7 @@ LITERT_BOUND_1T = VariantSpec(
     LITERT.builder,
     {"role": CANDIDATE, **BOUND_ONE_THREAD},
     LITERT.packages,
+    requires=LITERT.requires,
 )
 OPENVINO_STATIC_INT8 = VariantSpec(
     "recipe-openvino-static-int8",
