@@ -155,6 +155,24 @@ def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
     return versions
 
 
+def last_level_cache(root: Path = Path("/sys/devices/system/cpu/cpu0/cache")) -> int | None:
+    """The size of the highest-level cache of CPU 0 from sysfs (``index*/level`` and ``size``)."""
+    best: tuple[int, int] | None = None
+    for index in sorted(root.glob("index*")) if root.is_dir() else []:
+        try:
+            level = int((index / "level").read_text())
+            text = (index / "size").read_text().strip().upper()
+        except (OSError, ValueError):
+            continue
+        scale = {"K": 2**10, "M": 2**20, "G": 2**30}.get(text[-1:], 1)
+        digits = text[:-1] if text[-1:] in "KMG" else text
+        if not digits.isdigit():
+            continue
+        if best is None or level > best[0]:
+            best = (level, int(digits) * scale)
+    return best[1] if best else None
+
+
 def machine_card() -> dict:
     """Describe this machine without importing any heavy library."""
     model, flags = _cpuinfo()
@@ -171,6 +189,9 @@ def machine_card() -> dict:
         "memory_gib": round(m / 2**30, 1) if (m := _memory_bytes()) else None,
         **_cpu_identity(),
         # The clock the theoretical peak is computed with (``theoretical_peaks``), and its source.
+        # The largest cache the first CPU sees (the last level), in bytes; None when the kernel does
+        # not say. Weights that fit in it need not stream from DRAM on every call.
+        "last_level_cache_bytes": last_level_cache(),
         "clock_mhz": (clock := cpu_clock())[0],
         "clock_source": clock[1],
         "os": f"{platform.system()} {platform.release()}",

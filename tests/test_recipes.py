@@ -274,3 +274,20 @@ def test_the_targets_table_shows_every_point_and_the_reason():
     assert "none of the measured limits" in row["measured reason for a miss"]
     zh = page.targets_rows(result, "zh", {})[0]
     assert zh["结果"].startswith("未达到")
+
+
+def test_weights_that_fit_in_the_last_level_cache_name_no_bandwidth_limit():
+    fp32 = {"engine": "onnxruntime", "compute_precision": "fp32"}
+    result = _paired("digits-cnn", [11.0, 11.0, 11.0], [10.0, 10.0, 10.0], {"peer": fp32, "cand": fp32})
+    from benchmarks.points import shape_key
+
+    key = shape_key({"batch": 1})
+    result.variants["pytorch-eager"]["info"] = {"params": 1_000_000, "io_bytes_per_item": {key: 1000}}
+
+    def kinds(cache):
+        result.machine = {"last_level_cache_bytes": cache} if cache else {}
+        return [r.kind for r in rules.outcome(result, bandwidth_gb_s=0.5).reasons]
+
+    assert "bandwidth" in kinds(None)  # unknown cache: the rate alone decides
+    assert "bandwidth" in kinds(2**20)  # 4 MB of weights do not fit in 1 MiB
+    assert "bandwidth" not in kinds(32 * 2**20)  # they fit in 32 MiB
