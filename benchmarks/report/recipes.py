@@ -129,9 +129,15 @@ def outcome_text(outcome: Outcome, lang: str) -> str:
     if outcome.met is None or ratio is None or outcome.target is None:
         return text["outcome_none"]
     short = outcome.target.goal / ratio.median - 1
-    if outcome.goal_met:
+    if outcome.goal_met and outcome.met:
         return text["outcome_met"]
-    return text["outcome_matched" if outcome.met else "outcome_missed"].format(short=short)
+    floor = outcome.target.floor
+    if floor is None:
+        return text["outcome_missed"].format(short=short)
+    if outcome.met:
+        return text["outcome_matched"].format(short=short)
+    aim = "" if outcome.goal_met else text["aim_missed"].format(short=short)
+    return text["outcome_unmatched"].format(low=ratio.ci_low, floor=floor) + aim
 
 
 def why_text(outcome: Outcome, lang: str) -> str:
