@@ -59,6 +59,8 @@ def used_trace_types() -> dict[str, set[str]]:
     used: dict[str, set[str]] = {}
     for path in CHART_SOURCES:
         text = source_text(path)
+        if "plotly" not in text:  # no chart here (``parser.add_argument`` is no trace)
+            continue
         names = {m.lower() for m in re.findall(r"\bgo\.([A-Z]\w*)\(", text)} - {"figure", "layout"}
         names |= set(re.findall(r"\.add_(\w+)\(", text)) - NOT_TRACES
         if names:
