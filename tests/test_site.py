@@ -171,7 +171,7 @@ def test_results_offered_for_download(built_site, toy_results):
     zh = (built_site / "zh" / "onnxruntime.html").read_text()
     assert 'href="../results/onnxruntime__minilm.json"' in zh
     csv = (built_site / "results" / "onnxruntime__minilm.csv").read_text().splitlines()
-    assert csv[0].startswith("experiment,param_batch,param_seq_len,variant,latency_p50_ms")
+    assert csv[0].startswith("machine,experiment,param_batch,param_seq_len,variant,latency_p50_ms")
     assert len(csv) > 2
 
 
