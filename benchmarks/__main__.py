@@ -25,26 +25,12 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     listing = sub.add_parser("list", help="experiments and the state of their results, with reasons")
     listing.add_argument("--profile", default="default", help=f"one of {', '.join(PROFILES)}")
-    listing.add_argument(
-        "--shard", metavar="I/N", help="only shard I of N: a share of the experiments balanced by cost"
-    )
-    listing.add_argument(
-        "--costs",
-        metavar="DIR",
-        help="where --shard reads each experiment's last duration (default: results/)",
-    )
+    _shard_options(listing)
     run = sub.add_parser("run", help="run experiments that are not up to date")
     run.add_argument("names", nargs="*", help="experiments to run (default: all)")
     run.add_argument("--profile", default="default", help=f"one of {', '.join(PROFILES)}")
     run.add_argument("--force", action="store_true", help="re-run even when up to date")
-    run.add_argument(
-        "--shard", metavar="I/N", help="only shard I of N: a share of the experiments balanced by cost"
-    )
-    run.add_argument(
-        "--costs",
-        metavar="DIR",
-        help="where --shard reads each experiment's last duration (default: results/)",
-    )
+    _shard_options(run)
     merge = sub.add_parser("merge", help="copy the results folders of shards into the results location")
     merge.add_argument("folders", nargs="+", metavar="DIR", help="results folders written by shards")
     show = sub.add_parser("show", help="print a stored result")
@@ -130,6 +116,18 @@ def main(argv: list[str] | None = None) -> int:
 
 def _costs(args: argparse.Namespace) -> Path | None:
     return Path(args.costs) if args.costs else None
+
+
+def _shard_options(parser: argparse.ArgumentParser) -> None:
+    """``--shard I/N`` and ``--costs DIR``, which ``list`` and ``run`` read alike."""
+    parser.add_argument(
+        "--shard", metavar="I/N", help="only shard I of N: a share of the experiments balanced by cost"
+    )
+    parser.add_argument(
+        "--costs",
+        metavar="DIR",
+        help="where --shard reads each experiment's last duration (default: results/)",
+    )
 
 
 def _list(profile: Profile, only: set[str] | None = None) -> int:

@@ -197,6 +197,14 @@ def test_html_in_a_machine_card_is_kept_as_data(tmp_path: Path, site: Path):
     assert reread.card["cpu"] == "AMD EPYC " + TAG and reread.manifest["note"] == TAG
 
 
+# Members that are no regular file: (tar type, link target).
+SPECIAL_MEMBERS = {
+    "symlink": (tarfile.SYMTYPE, "/etc/passwd"),
+    "hard link": (tarfile.LNKTYPE, "bundle.json"),
+    "device": (tarfile.CHRTYPE, ""),
+}
+
+
 def _bad(case: str, manifest: dict, files: dict[str, bytes], path: Path, good: Path) -> Path:
     name = "results/onnxruntime__minilm.json"
     if case == "random bytes":
@@ -212,30 +220,15 @@ def _bad(case: str, manifest: dict, files: dict[str, bytes], path: Path, good: P
         pack(path, relisted(manifest, files), bad)
     elif case == "absolute path":
         pack(path, relisted(manifest, files), {**files, "/tmp/x.json": files[name]})
-    elif case == "symlink":
+    elif case in SPECIAL_MEMBERS:
+        kind, target = SPECIAL_MEMBERS[case]
 
-        def link(tar: tarfile.TarFile) -> None:
+        def special(tar: tarfile.TarFile) -> None:
             info = tarfile.TarInfo("results/evil.json")
-            info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
+            info.type, info.linkname = kind, target
             tar.addfile(info)
 
-        pack(path, manifest, files, link)
-    elif case == "hard link":
-
-        def hard(tar: tarfile.TarFile) -> None:
-            info = tarfile.TarInfo("results/evil.json")
-            info.type, info.linkname = tarfile.LNKTYPE, "bundle.json"
-            tar.addfile(info)
-
-        pack(path, manifest, files, hard)
-    elif case == "device":
-
-        def device(tar: tarfile.TarFile) -> None:
-            info = tarfile.TarInfo("results/evil.json")
-            info.type = tarfile.CHRTYPE
-            tar.addfile(info)
-
-        pack(path, manifest, files, device)
+        pack(path, manifest, files, special)
     elif case == "unexpected name":
         pack(path, manifest, {**files, "run.sh": b"rm -rf ~\n"})
     elif case == "nested folder":

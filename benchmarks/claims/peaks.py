@@ -158,3 +158,16 @@ def overhead_ms(result: ExperimentResult | None) -> dict[str, float]:
         if isinstance(engine, str) and isinstance(p50, int | float) and math.isfinite(p50):
             found[engine] = float(p50)
     return found
+
+
+# ---- memory bandwidth -------------------------------------------------------------------------
+
+
+def bandwidth_gb_s(copy: ExperimentResult | None) -> float | None:
+    """This machine's measured DRAM bandwidth, GB/s: the best copy probe of ``roofline/bandwidth``
+    (the roofline's own reading, ``techniques.roofline.roofline_data``)."""
+    from benchmarks.techniques.roofline import roofline_data
+
+    if copy is None or not copy.points:
+        return None
+    return max(roofline_data({"roofline/bandwidth": copy})["gb_s"].values(), default=None)

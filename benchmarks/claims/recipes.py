@@ -296,16 +296,3 @@ def outcome(
 def outcomes(result: ExperimentResult, **limits: Any) -> list[Outcome]:
     """``outcome`` at every point the experiment measured, in grid order."""
     return [outcome(result, point["params"], **limits) for point in result.points]
-
-
-def bandwidth(copy: ExperimentResult | None) -> float | None:
-    """This machine's measured memory bandwidth, GB/s (the best copy probe of roofline/bandwidth)."""
-    if copy is None:
-        return None
-    probe = copy.points[0]["variants"]
-    rates = [
-        record["info"]["bytes_per_call"] / probe[name]["latency"]["p50"] / 1e6
-        for name, record in copy.variants.items()
-        if name in probe
-    ]
-    return max(rates, default=None)

@@ -131,16 +131,10 @@ def int8_ir(
         calibrate_s = time.perf_counter() - start
         ov.save_model(int8_model, folder / "model.xml", compress_to_fp16=False)
         # --8<-- [end:nncf]
-        kept = [
-            op.get_friendly_name()
-            for op in int8_model.get_ops()
-            if op.get_type_name() == "MatMul" and not _fed_by_fake_quantize(op)
-        ]
         meta = {
             "calibrate_s": calibrate_s,
             "calibration_batches": len(items),
             "accuracy_control": accuracy_control,
-            "matmuls_left_in_float": len(kept),
         }
         if accuracy_control:
             compiled = ov.Core().compile_model(int8_model, "CPU")
@@ -153,7 +147,7 @@ def int8_ir(
         "calibration": CALIBRATION[workload.NAME],
         "accuracy_control": accuracy_control,
     }
-    code = (int8_ir, calibration_items, validation_metric, _fed_by_fake_quantize)
+    code = (int8_ir, calibration_items, validation_metric)
     kind = "openvino-int8-ac" if accuracy_control else "openvino-int8"
     return converted_model(kind, workload, inputs, make, code=code, packages=("openvino", "nncf"))
 
@@ -200,14 +194,6 @@ def validation_metric(workload: ModuleType, fp32_xml: Path) -> tuple[list[Any], 
         return float(np.mean(per_item)), per_item
 
     return items, metric
-
-
-def _fed_by_fake_quantize(op: Any) -> bool:
-    return any(
-        source.get_node().get_type_name() == "FakeQuantize"
-        or any(s.get_node().get_type_name() == "FakeQuantize" for s in source.get_node().input_values())
-        for source in op.input_values()
-    )
 
 
 def runtime_precisions(compiled: Any) -> tuple[dict[str, int], dict[str, int]]:
@@ -339,7 +325,6 @@ def build_static(workload: ModuleType, options: dict, threads: int, workdir: Pat
             calibration_batches=int8_meta["calibration_batches"],
             int8_reused_from_cache=int8_reused,
             nncf_accuracy_control=int8_meta.get("accuracy_control", False),
-            matmuls_left_in_float=int8_meta.get("matmuls_left_in_float"),
             **{k: int8_meta[k] for k in ("validation_cosine", "validation_max_drop") if k in int8_meta},
         )
         precision = "default"

@@ -213,8 +213,7 @@ def figure(result: ExperimentResult, lang: str, point: str) -> go.Figure:
 
 def recipes(page: Renderer, workload: str | None, lang: str) -> str:
     """The recipe chosen by rule against the peers, measured in one run (``recipes/<workload>``)."""
-    from benchmarks.claims.peaks import overhead_ms, peaks
-    from benchmarks.claims.recipes import bandwidth
+    from benchmarks.claims.peaks import bandwidth_gb_s, overhead_ms, peaks
     from benchmarks.techniques.recipes import RECIPE_EXPERIMENTS
 
     exp = f"recipes/{workload}"
@@ -232,7 +231,7 @@ def recipes(page: Renderer, workload: str | None, lang: str) -> str:
     limits: dict[str, Any] = {"peak": peak}
     for exp_name, key, read in (
         ("overhead/empty-call", "overhead_ms", overhead_ms),
-        ("roofline/bandwidth", "bandwidth_gb_s", bandwidth),
+        ("roofline/bandwidth", "bandwidth_gb_s", bandwidth_gb_s),
     ):
         found = page.all_ok().get(exp_name)
         if found is not None:
